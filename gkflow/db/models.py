@@ -1,0 +1,139 @@
+"""Tables of the engine core. Datetimes are aware UTC (SQLModel UTCDateTime), shown in Asia/Shanghai."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, Column, Index, Integer, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+# BIGINT on PostgreSQL, INTEGER (the rowid alias) on SQLite.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class ItemVersionRow(SQLModel, table=True):
+    __tablename__ = "item_versions"
+    __table_args__ = (UniqueConstraint("code", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(index=True)
+    version: int
+    effective_from: date
+    name: str
+    department: str
+    definition: str = Field(sa_column=Column(Text, nullable=False))  # JSON
+    content_hash: str
+    loaded_at: datetime
+
+
+class CaseRow(SQLModel, table=True):
+    __tablename__ = "cases"
+
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True))
+    case_no: str = Field(unique=True)
+    query_hash: str
+    item_code: str
+    item_version: int
+    department: str
+    state: str
+    version: int = 1
+    applicant_name: str
+    applicant_phone: str | None = None
+    applicant_id_number: str | None = None
+    applicant_email: str | None = None
+    applicant_wechat: str | None = None
+    intake_channel: str = "window"
+    fields: str = "{}"  # JSON: the submission's form fields
+    received_at: datetime
+    received_on: date  # local (Asia/Shanghai) date of receipt; counting starts the day after
+    # The clocks (时限): both limits keep their own anchor/used in their own unit.
+    clock_running: bool = True
+    statutory_days: int
+    statutory_anchor: date
+    statutory_used: int = 0
+    promised_days: int
+    promised_anchor: date
+    promised_used: int = 0
+    extended: bool = False
+    statutory_due: date | None = None
+    statutory_due_provisional: bool = False
+    promised_due: date | None = None
+    promised_due_provisional: bool = False
+    step_entered_on: date
+    step_due: date | None = None
+    step_due_provisional: bool = False
+    step_seq: int = 1  # seq of the event that entered the current state
+    last_seq: int = 1
+    last_hash: str
+    closed_at: datetime | None = None
+    updated_at: datetime
+
+    __table_args__ = (
+        Index("ix_cases_department_open", "department", "closed_at"),
+        Index("ix_cases_item_state", "item_code", "state"),
+        Index("ix_cases_promised_due_open", "closed_at", "promised_due"),
+    )
+
+
+class EventRow(SQLModel, table=True):
+    """办理记录: append-only (database triggers refuse UPDATE and DELETE), hash-chained per case."""
+
+    __tablename__ = "events"
+    __table_args__ = (UniqueConstraint("case_id", "seq"),)
+
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True))
+    case_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    seq: int
+    action: str
+    from_state: str | None = None
+    to_state: str
+    actor: str
+    role: str
+    at: datetime
+    comment: str | None = None
+    fields: str = "{}"  # JSON
+    prev_hash: str
+    hash: str
+
+
+class OutboxRow(SQLModel, table=True):
+    """发件箱: notices and triggers written in the transition's own transaction."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True))
+    created_at: datetime
+    case_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True, index=True))
+    case_no: str | None = None
+    event_seq: int | None = None
+    kind: str  # notice | trigger
+    topic: str  # notice template name or trigger name
+    channel: str | None = None  # sms, email, wechat, webhook, sandbox (notices only)
+    recipient: str | None = None
+    payload: str = "{}"  # JSON: render context or trigger parameters
+    idempotency_key: str = Field(unique=True)
+    status: str = "created"
+    attempts: int = 0
+    next_attempt_at: datetime
+    lease_until: datetime | None = None
+    leased_by: str | None = None
+    last_error: str | None = None
+    provider_ref: str | None = None
+    delivered_at: datetime | None = None
+    updated_at: datetime
+
+
+class CaseWarningRow(SQLModel, table=True):
+    """One row per raised warning (红黄牌), so each is signalled exactly once."""
+
+    __tablename__ = "case_warnings"
+    __table_args__ = (UniqueConstraint("case_id", "scope", "level", "step_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    scope: str  # case | step
+    level: str  # yellow | red
+    step_seq: int = 0  # for step warnings, the event that entered the step
+    due_on: date
+    raised_at: datetime

@@ -1,0 +1,160 @@
+"""The case state machine (办件流转): which transitions may fire, and what each one changes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from gkflow.domain.calendar import DueDate
+from gkflow.domain.deadlines import Calendar, LimitClock, add_days
+from gkflow.domain.errors import Forbidden, InvalidInput, TransitionNotAllowed
+from gkflow.domain.items import ClockEffect, ItemVersion, Transition
+
+# Roles that act for no department (the applicant, the engine itself, administrators).
+DEPARTMENT_FREE_ROLES = frozenset({"applicant", "system", "admin"})
+
+
+@dataclass(frozen=True)
+class Actor:
+    user: str
+    role: str
+    department: str | None = None
+
+
+@dataclass(frozen=True)
+class CaseClocks:
+    statutory: LimitClock
+    promised: LimitClock
+    extended: bool = False
+
+    def dues(self, calendar: Calendar) -> tuple[DueDate | None, DueDate | None]:
+        return self.statutory.due(calendar), self.promised.due(calendar)
+
+    @property
+    def running(self) -> bool:
+        return self.statutory.running
+
+
+@dataclass(frozen=True)
+class TransitionPlan:
+    transition: Transition
+    from_state: str
+    to_state: str
+    clocks: CaseClocks
+    statutory_due: DueDate | None
+    promised_due: DueDate | None
+    step_due: DueDate | None
+    closes: bool
+
+
+def open_clocks(item: ItemVersion, received_on: date) -> CaseClocks:
+    return CaseClocks(
+        statutory=LimitClock(item.statutory_limit, anchor=received_on),
+        promised=LimitClock(item.promised_limit, anchor=received_on),
+    )
+
+
+def step_due(item: ItemVersion, state: str, entered_on: date, calendar: Calendar) -> DueDate | None:
+    limit = item.states[state].step_limit
+    if limit is None:
+        return None
+    return add_days(calendar, limit.unit, entered_on, limit.days)
+
+
+def clean_fields(
+    specs: tuple, given: Mapping[str, object] | None, what: str
+) -> dict[str, str]:
+    """Check the form fields of a step: every required one present, nothing unknown."""
+    given = dict(given or {})
+    known = {spec.name for spec in specs}
+    unknown = sorted(set(given) - known)
+    if unknown:
+        raise InvalidInput(
+            f"{what}: unknown field(s) {', '.join(unknown)}; expected {', '.join(sorted(known)) or 'none'}",
+            fields=unknown,
+        )
+    values = {k: str(v).strip() for k, v in given.items() if v is not None}
+    missing = [s.name for s in specs if s.required and not values.get(s.name)]
+    if missing:
+        labels = {s.name: s.label for s in specs}
+        named = ", ".join(f"{name} ({labels[name]})" for name in missing)
+        raise InvalidInput(f"{what}: missing required field(s) {named}", fields=missing)
+    return {k: v for k, v in values.items() if v}
+
+
+def plan_transition(
+    item: ItemVersion,
+    state: str,
+    clocks: CaseClocks,
+    action: str,
+    actor: Actor,
+    fields: Mapping[str, object] | None,
+    on: date,
+    calendar: Calendar,
+    case_department: str,
+) -> tuple[TransitionPlan, dict[str, str]]:
+    allowed = [t.name for t in item.transitions_from(state)]
+    transition = item.transitions.get(action)
+    if item.is_final(state):
+        raise TransitionNotAllowed(
+            f"case is closed in final state '{state}'; no action is allowed",
+            state=state, allowed=[],
+        )
+    if transition is None or state not in transition.sources:
+        raise TransitionNotAllowed(
+            f"action '{action}' is not allowed in state '{state}'; allowed: "
+            f"{', '.join(allowed) or 'none'}",
+            state=state, allowed=allowed,
+        )
+    if actor.role not in transition.roles:
+        raise Forbidden(
+            f"role '{actor.role}' may not '{action}'; allowed roles: {', '.join(transition.roles)}",
+            roles=list(transition.roles),
+        )
+    if (
+        actor.department
+        and actor.role not in DEPARTMENT_FREE_ROLES
+        and actor.department != case_department
+    ):
+        raise Forbidden(
+            f"department '{actor.department}' may not act on a case of '{case_department}'"
+        )
+    values = clean_fields(transition.fields, fields, f"action '{action}'")
+
+    new_clocks = clocks
+    effect = transition.clock
+    if effect is ClockEffect.STOP:
+        new_clocks = CaseClocks(
+            clocks.statutory.stop(calendar, on), clocks.promised.stop(calendar, on), clocks.extended
+        )
+    elif effect is ClockEffect.RESUME:
+        new_clocks = CaseClocks(
+            clocks.statutory.resume(on), clocks.promised.resume(on), clocks.extended
+        )
+    elif effect is ClockEffect.RESTART:
+        new_clocks = CaseClocks(
+            clocks.statutory.restart(on), clocks.promised.restart(on), clocks.extended
+        )
+    elif effect is ClockEffect.EXTEND:
+        if clocks.extended:
+            raise TransitionNotAllowed(
+                f"action '{action}': the time limit has already been extended once (只可延期一次)"
+            )
+        days = transition.extend_days or 0
+        new_clocks = CaseClocks(
+            clocks.statutory.extend(days), clocks.promised.extend(days), extended=True
+        )
+
+    statutory_due, promised_due = new_clocks.dues(calendar)
+    plan = TransitionPlan(
+        transition=transition,
+        from_state=state,
+        to_state=transition.target,
+        clocks=new_clocks,
+        statutory_due=statutory_due,
+        promised_due=promised_due,
+        step_due=step_due(item, transition.target, on, calendar),
+        closes=item.is_final(transition.target),
+    )
+    return plan, values

@@ -1,0 +1,102 @@
+"""Service-item definitions (政务服务事项): pure data, validated by the catalogue loader."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+
+class LimitUnit(StrEnum):
+    WORKING = "working"  # 工作日
+    CALENDAR = "calendar"  # 自然日
+
+
+class ClockEffect(StrEnum):
+    STOP = "stop"  # 时限中止: paused time does not count
+    RESUME = "resume"  # counting continues where it stopped
+    RESTART = "restart"  # the period counts anew (e.g. corrected application received)
+    EXTEND = "extend"  # 延期: adds days to the limit, once per case
+
+
+@dataclass(frozen=True)
+class Limit:
+    days: int
+    unit: LimitUnit
+
+    def to_dict(self) -> dict[str, object]:
+        return {"days": self.days, "unit": self.unit.value}
+
+    def describe(self) -> str:
+        return f"{self.days}个{'工作日' if self.unit is LimitUnit.WORKING else '自然日'}"
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    label: str
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class State:
+    name: str
+    label: str
+    final: bool = False
+    stops_clock: bool = False
+    step_limit: Limit | None = None  # a per-step limit (e.g. ask for correction within 7 days)
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str
+    label: str
+    sources: tuple[str, ...]
+    target: str
+    roles: tuple[str, ...]
+    fields: tuple[FieldSpec, ...] = ()
+    clock: ClockEffect | None = None
+    extend_days: int | None = None
+    notices: tuple[str, ...] = ()
+    triggers: tuple[str, ...] = ()
+
+    def required_fields(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields if f.required)
+
+
+@dataclass(frozen=True)
+class Material:
+    name: str
+    required: bool = True
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class ItemVersion:
+    code: str
+    name: str
+    version: int
+    effective_from: date
+    area: str
+    basis: tuple[str, ...]
+    department: str
+    statutory_limit: Limit
+    promised_limit: Limit
+    initial_state: str
+    states: dict[str, State]
+    transitions: dict[str, Transition]
+    materials: tuple[Material, ...] = ()
+    fee: str = "不收费"
+    channels: tuple[str, ...] = ()  # 办理渠道: window, online, post, hotline …
+    notice_channels: tuple[str, ...] = ("sms",)  # how applicants are told (通知渠道)
+    submit_notices: tuple[str, ...] = ("accepted",)
+    submit_fields: tuple[FieldSpec, ...] = ()
+    yellow_share: float | None = None
+    source: str = ""  # file the version was loaded from, for error messages
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def transitions_from(self, state: str) -> list[Transition]:
+        return [t for t in self.transitions.values() if state in t.sources]
+
+    def is_final(self, state: str) -> bool:
+        return self.states[state].final

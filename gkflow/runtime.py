@@ -1,0 +1,92 @@
+"""The wiring of one process: settings, database engine, catalogue, calendar and clock."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine, select
+
+from gkflow.catalogue import Catalogue, item_from_definition
+from gkflow.clock import Clock, SystemClock
+from gkflow.db.engine import make_engine
+from gkflow.db.models import ItemVersionRow
+from gkflow.domain.errors import InvalidConfig, NotFound
+from gkflow.domain.items import ItemVersion
+from gkflow.settings import Settings
+
+if TYPE_CHECKING:
+    from gkflow.domain.calendar import WorkingCalendar
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    clock: Clock = field(default_factory=SystemClock)
+    engine_override: Engine | None = None
+    _catalogue: Catalogue | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @cached_property
+    def engine(self) -> Engine:
+        return self.engine_override or make_engine(self.settings.db_url)
+
+    @property
+    def calendar(self) -> WorkingCalendar:
+        from gkflow.calendar_source import load_calendar
+
+        return load_calendar(self.settings.config_dir)
+
+    def local_date(self, at: datetime) -> date:
+        return at.astimezone(self.settings.tz).date()
+
+    def now(self) -> datetime:
+        return self.clock.now().astimezone(UTC)
+
+    # -- catalogue (item versions are immutable, so caching them is safe) -------------------
+
+    @property
+    def catalogue(self) -> Catalogue:
+        if self._catalogue is None:
+            self.reload_catalogue()
+        assert self._catalogue is not None
+        return self._catalogue
+
+    def reload_catalogue(self) -> Catalogue:
+        with self._lock:
+            catalogue = Catalogue()
+            with self.engine.connect() as conn:
+                rows = conn.execute(
+                    select(ItemVersionRow.definition).order_by(
+                        ItemVersionRow.code, ItemVersionRow.version
+                    )
+                ).all()
+            for (definition,) in rows:
+                catalogue.add(item_from_definition(json.loads(definition)))
+            self._catalogue = catalogue
+            return catalogue
+
+    def item(self, code: str, version: int) -> ItemVersion:
+        try:
+            return self.catalogue.get(code, version)
+        except NotFound:
+            # Another process may have loaded a new version since this one started.
+            return self.reload_catalogue().get(code, version)
+
+    def item_in_force(self, code: str, on: date) -> ItemVersion:
+        catalogue = self.catalogue
+        if not catalogue.versions:
+            catalogue = self.reload_catalogue()
+            if not catalogue.versions:
+                raise InvalidConfig("the catalogue is empty: run `gkflow init` first")
+        if code not in catalogue.versions:
+            catalogue = self.reload_catalogue()
+        return catalogue.in_force(code, on)
+
+
+def runtime_from_env(clock: Clock | None = None) -> Runtime:
+    return Runtime(Settings(), clock or SystemClock())

@@ -1,0 +1,1 @@
+"""Use cases: each one a single database transaction."""

@@ -1,0 +1,165 @@
+"""Read models: a case as the CLI and API show it, with its timeline and live warnings."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from gkflow.db.models import CaseRow, EventRow
+from gkflow.domain.calendar import DueDate
+from gkflow.domain.deadlines import days_left, warning_level
+from gkflow.domain.errors import NotFound
+from gkflow.domain.masking import mask_id_number, mask_name, mask_phone
+from gkflow.runtime import Runtime
+from gkflow.services.cases import clocks_from_row, query_code_matches
+
+cases_t = CaseRow.__table__
+events_t = EventRow.__table__
+
+# One "not found" for a wrong number and a wrong code alike, so case numbers cannot be probed.
+PUBLIC_NOT_FOUND = (
+    "未找到该办件，请核对办件编号和查询码 (case not found: check the case number and query code)"
+)
+
+
+def _iso_date(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def local_iso(rt: Runtime, at: datetime | None) -> str | None:
+    if at is None:
+        return None
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(rt.settings.tz).isoformat(timespec="seconds")
+
+
+def load_case_row(rt: Runtime, case_no: str) -> dict[str, Any]:
+    with rt.engine.connect() as conn:
+        row = conn.execute(select(cases_t).where(cases_t.c.case_no == case_no)).mappings().first()
+    if row is None:
+        raise NotFound(f"case {case_no} not found")
+    return dict(row)
+
+
+def load_events(rt: Runtime, case_id: int) -> list[dict[str, Any]]:
+    with rt.engine.connect() as conn:
+        rows = conn.execute(
+            select(events_t).where(events_t.c.case_id == case_id).order_by(events_t.c.seq)
+        ).mappings().all()
+    return [dict(r) for r in rows]
+
+
+def live_warnings(rt: Runtime, row: dict[str, Any], today: date) -> list[dict[str, Any]]:
+    if row["closed_at"] is not None:
+        return []
+    item = rt.item(row["item_code"], row["item_version"])
+    calendar = rt.calendar
+    clocks = clocks_from_row(item, row)
+    share = item.yellow_share or rt.settings.yellow_share
+    warnings = []
+    for scope, clock in (("statutory", clocks.statutory), ("promised", clocks.promised)):
+        due_date = row[f"{scope}_due"]
+        due = DueDate(due_date, row[f"{scope}_due_provisional"]) if due_date else None
+        level = warning_level(clock, due, today, calendar, share)
+        if level:
+            warnings.append({
+                "scope": scope, "level": level, "due": _iso_date(due_date),
+                "days_left": days_left(clock, due, today, calendar),
+            })
+    if row["step_due"] and today > row["step_due"]:
+        warnings.append({"scope": "step", "level": "red", "due": _iso_date(row["step_due"]),
+                         "state": row["state"]})
+    return warnings
+
+
+def case_view(rt: Runtime, row: dict[str, Any], *, with_timeline: bool = False,
+              events: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    item = rt.item(row["item_code"], row["item_version"])
+    today = rt.local_date(rt.now())
+    view: dict[str, Any] = {
+        "case_no": row["case_no"],
+        "item": row["item_code"],
+        "item_name": item.name,
+        "item_version": row["item_version"],
+        "department": row["department"],
+        "state": row["state"],
+        "state_label": item.states[row["state"]].label,
+        "final": item.is_final(row["state"]),
+        "version": row["version"],
+        "received_at": local_iso(rt, row["received_at"]),
+        "statutory_due": _iso_date(row["statutory_due"]),
+        "statutory_due_provisional": bool(row["statutory_due_provisional"]),
+        "promised_due": _iso_date(row["promised_due"]),
+        "promised_due_provisional": bool(row["promised_due_provisional"]),
+        "statutory_limit": {"days": row["statutory_days"], "unit": item.statutory_limit.unit.value},
+        "promised_limit": {"days": row["promised_days"], "unit": item.promised_limit.unit.value},
+        "extended": bool(row["extended"]),
+        "clock": "running" if row["clock_running"] else "stopped",
+        "step_due": _iso_date(row["step_due"]),
+        "closed_at": local_iso(rt, row["closed_at"]),
+        "warnings": live_warnings(rt, row, today),
+        "applicant": {
+            "name": mask_name(row["applicant_name"]),
+            "phone": mask_phone(row["applicant_phone"]),
+            "id_number": mask_id_number(row["applicant_id_number"]),
+        },
+        "allowed_actions": [
+            {"name": t.name, "label": t.label, "roles": list(t.roles),
+             "fields": [{"name": f.name, "label": f.label, "required": f.required} for f in t.fields]}
+            for t in item.transitions_from(row["state"])
+        ],
+    }
+    if with_timeline:
+        if events is None:
+            events = load_events(rt, row["id"])
+        view["timeline"] = [timeline_entry(rt, item, ev) for ev in events]
+    return view
+
+
+def timeline_entry(rt: Runtime, item: Any, ev: dict[str, Any]) -> dict[str, Any]:
+    transition = item.transitions.get(ev["action"])
+    return {
+        "seq": ev["seq"],
+        "action": ev["action"],
+        "label": transition.label if transition else _SYSTEM_ACTION_LABELS.get(ev["action"], ev["action"]),
+        "from": ev["from_state"],
+        "to": ev["to_state"],
+        "to_label": item.states[ev["to_state"]].label if ev["to_state"] in item.states else ev["to_state"],
+        "actor": ev["actor"],
+        "role": ev["role"],
+        "at": local_iso(rt, ev["at"]),
+        "comment": ev["comment"],
+        "fields": json.loads(ev["fields"] or "{}"),
+    }
+
+
+_SYSTEM_ACTION_LABELS = {
+    "submit": "提交申请",
+    "due_date_recomputed": "期限按节假日安排重新计算",
+    "warning_yellow": "黄牌预警",
+    "warning_red": "红牌预警",
+    "rated": "评价",
+}
+
+
+def show_case(rt: Runtime, case_no: str) -> dict[str, Any]:
+    return case_view(rt, load_case_row(rt, case_no), with_timeline=True)
+
+
+def public_case(rt: Runtime, case_no: str, query_code: str) -> dict[str, Any]:
+    """The applicant's view: needs the query code; masked; no staff names."""
+    try:
+        row = load_case_row(rt, case_no)
+    except NotFound:
+        raise NotFound(PUBLIC_NOT_FOUND) from None
+    if not query_code or not query_code_matches(case_no, query_code, row["query_hash"]):
+        raise NotFound(PUBLIC_NOT_FOUND)
+    view = case_view(rt, row, with_timeline=True)
+    view.pop("allowed_actions")
+    for entry in view["timeline"]:
+        entry["actor"] = "申请人" if entry["role"] == "applicant" else "工作人员"
+    return view
