@@ -365,6 +365,21 @@ def serve(
     run_server(host=host, port=port, with_scheduler=not no_scheduler)
 
 
+# -- extensions: each part registers its own sub-commands here -------------------------------
+
+
+def _register_extensions() -> None:
+    """Sub-commands owned by other parts (outbox/inbox, sweep/publish/deploy, users …)."""
+    import importlib
+
+    for module in CLI_EXTENSION_MODULES:
+        importlib.import_module(module).register(app)
+
+
+CLI_EXTENSION_MODULES: list[str] = []
+_register_extensions()
+
+
 def main() -> None:
     try:
         app()

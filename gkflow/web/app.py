@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -69,4 +70,11 @@ def create_app(rt: Runtime) -> FastAPI:
 
         return public_case(rt, case_no, code)
 
+    # Routers owned by other parts (delivery receipts, published site, pages) mount here.
+    for module in WEB_EXTENSION_MODULES:
+        importlib.import_module(module).mount(app, rt)
+
     return app
+
+
+WEB_EXTENSION_MODULES: list[str] = []
