@@ -1,0 +1,204 @@
+"""Submit and advance cases on real SQLite and real PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
+
+from gkflow.db.models import CaseRow, EventRow, OutboxRow
+from gkflow.domain.cases import Actor
+from gkflow.domain.errors import Conflict, TransitionNotAllowed
+from gkflow.services import cases as case_service
+from gkflow.services.audit import verify_all
+from gkflow.services.cases import Applicant, fire, submit_case
+from gkflow.services.views import public_case, show_case
+
+CLERK = Actor("li.clerk", "window_clerk", "格尔木市人民政府办公室")
+HANDLER = Actor("zhao.handler", "handler", "格尔木市人民政府办公室")
+HEAD = Actor("wang.head", "department_head", "格尔木市人民政府办公室")
+APPLICANT = Applicant("张三", "13912345678", "630101199001011234", "zhang@example.cn")
+
+
+def at(day: str, hour: int = 10) -> datetime:
+    return datetime.fromisoformat(f"{day}T{hour:02d}:00:00+08:00")
+
+
+def counts(rt) -> tuple[int, int, int]:
+    with rt.engine.connect() as conn:
+        return tuple(
+            conn.execute(select(func.count()).select_from(t)).scalar_one()
+            for t in (CaseRow.__table__, EventRow.__table__, OutboxRow.__table__)
+        )
+
+
+def submit(rt, day: str = "2026-03-02"):
+    return submit_case(rt, "gov-info-request", APPLICANT, received_at=at(day),
+                       fields={"requested_information": "2025年格尔木市财政预算执行情况"})
+
+
+def test_a_case_goes_from_submission_to_completion_with_its_timeline_and_notices(rt):
+    s = submit(rt)
+    assert len(s.query_code) == 8 and s.case_no.startswith("GK20260302-")
+    fire(rt, s.case_no, "accept", CLERK, now=at("2026-03-03"))
+    fire(rt, s.case_no, "decide", HANDLER, fields={"outcome": "予以公开"}, now=at("2026-03-10"))
+    fire(rt, s.case_no, "deliver", CLERK, now=at("2026-03-11"), expected_version=3)
+    view = show_case(rt, s.case_no)
+    assert view["state"] == "completed" and view["final"] and view["version"] == 4
+    assert view["statutory_due"] == "2026-03-30" and view["promised_due"] == "2026-03-23"
+    assert [t["action"] for t in view["timeline"]] == ["submit", "accept", "decide", "deliver"]
+    assert view["closed_at"].startswith("2026-03-11T10:00:00+08:00")
+    with rt.engine.connect() as conn:
+        topics = conn.execute(
+            select(OutboxRow.__table__.c.topic, OutboxRow.__table__.c.channel)
+            .order_by(OutboxRow.__table__.c.id)
+        ).all()
+    # sms + email for each notice: accepted (submit), decided, delivered, rating_invitation
+    assert [t for t, _ in topics] == [
+        "accepted", "accepted", "decided", "decided", "delivered", "delivered",
+        "rating_invitation", "rating_invitation",
+    ]
+    assert verify_all(rt).ok
+
+
+def test_notice_payload_masks_the_applicant_and_names_department_and_promised_date(rt):
+    s = submit(rt)
+    with rt.engine.connect() as conn:
+        payload = json.loads(conn.execute(select(OutboxRow.__table__.c.payload)).scalars().first())
+    assert payload["applicant_name"] == "张*"
+    assert payload["department"] == "格尔木市人民政府办公室"
+    assert payload["promised_due"] == "2026-03-23"
+    assert s.query_code not in json.dumps(payload)
+
+
+def test_a_case_keeps_the_rules_in_force_on_the_day_it_was_received(rt):
+    old = submit(rt, "2019-05-14")
+    new = submit(rt, "2019-05-15")
+    assert show_case(rt, old.case_no)["item_version"] == 1
+    assert show_case(rt, old.case_no)["statutory_limit"] == {"days": 15, "unit": "working"}
+    assert show_case(rt, new.case_no)["item_version"] == 2
+    assert show_case(rt, new.case_no)["statutory_limit"] == {"days": 20, "unit": "working"}
+
+
+def test_a_stale_version_is_a_conflict_and_changes_nothing(rt):
+    s = submit(rt)
+    fire(rt, s.case_no, "accept", CLERK, expected_version=1, now=at("2026-03-03"))
+    before = counts(rt)
+    with pytest.raises(Conflict):
+        fire(rt, s.case_no, "decide", HANDLER, fields={"outcome": "予以公开"}, expected_version=1)
+    assert counts(rt) == before
+    assert show_case(rt, s.case_no)["state"] == "under_review"
+
+
+def test_a_failure_inside_a_transition_leaves_no_event_and_no_outbox_row(rt, monkeypatch):
+    s = submit(rt)
+    fire(rt, s.case_no, "accept", CLERK, now=at("2026-03-03"))
+    before = counts(rt)
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("disk full while writing the outbox")
+
+    monkeypatch.setattr(case_service, "outbox_rows", explode)
+    with pytest.raises(RuntimeError):
+        fire(rt, s.case_no, "decide", HANDLER, fields={"outcome": "予以公开"}, now=at("2026-03-04"))
+    assert counts(rt) == before
+    view = show_case(rt, s.case_no)
+    assert view["state"] == "under_review" and view["version"] == 2
+    assert verify_all(rt).ok
+
+
+def test_many_threads_advancing_one_case_exactly_one_wins_per_version(rt):
+    s = submit(rt)
+    fire(rt, s.case_no, "accept", CLERK, now=at("2026-03-03"))
+    outcomes: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(8)
+
+    def attempt(i: int) -> None:
+        barrier.wait()
+        try:
+            fire(rt, s.case_no, "decide", HANDLER, fields={"outcome": f"答复{i}"}, expected_version=2)
+            result = "won"
+        except (Conflict, TransitionNotAllowed):
+            result = "conflict"
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["conflict"] * 7 + ["won"]
+    view = show_case(rt, s.case_no)
+    assert view["version"] == 3 and [t["action"] for t in view["timeline"]][-1] == "decide"
+    assert verify_all(rt).ok
+
+
+def test_the_database_refuses_updates_and_deletes_of_history(rt):
+    submit(rt)
+    for statement in ("UPDATE events SET comment = 'rewritten'", "DELETE FROM events"):
+        with pytest.raises(DBAPIError, match="append-only"), rt.engine.begin() as conn:
+            conn.execute(text(statement))
+    assert counts(rt)[1] == 1
+
+
+def test_audit_verify_reports_the_first_broken_link_after_tampering(rt):
+    s = submit(rt)
+    fire(rt, s.case_no, "accept", CLERK, now=at("2026-03-03"))
+    fire(rt, s.case_no, "decide", HANDLER, fields={"outcome": "予以公开"}, now=at("2026-03-04"))
+    assert verify_all(rt).ok
+    # An attacker with database rights drops the guard and rewrites a decision.
+    with rt.engine.begin() as conn:
+        if rt.engine.dialect.name == "sqlite":
+            conn.execute(text("DROP TRIGGER events_no_update"))
+        else:
+            conn.execute(text("DROP TRIGGER events_no_update_delete ON events"))
+        conn.execute(text("UPDATE events SET fields = '{\"outcome\": \"不予公开\"}' WHERE seq = 3"))
+    report = verify_all(rt)
+    assert not report.ok
+    assert (report.first_break.case_no, report.first_break.seq) == (s.case_no, 3)
+
+
+def test_public_lookup_needs_the_query_code_and_answers_the_same_not_found_either_way(rt):
+    from gkflow.domain.errors import NotFound
+
+    s = submit(rt)
+    view = public_case(rt, s.case_no, s.query_code.lower())
+    assert view["applicant"]["phone"] == "139****5678" and view["applicant"]["name"] == "张*"
+    assert all(t["actor"] in ("申请人", "工作人员") for t in view["timeline"])
+    with pytest.raises(NotFound) as wrong_code:
+        public_case(rt, s.case_no, "AAAAAAAA")
+    with pytest.raises(NotFound) as wrong_number:
+        public_case(rt, "GK20260302-XXXXXX", s.query_code)
+    assert wrong_code.value.message == wrong_number.value.message
+    with rt.engine.connect() as conn:
+        stored = conn.execute(select(CaseRow.__table__.c.query_hash)).scalar_one()
+    assert s.query_code not in stored
+
+
+def test_clock_stops_while_awaiting_correction_and_restarts_from_the_corrected_application(rt):
+    s = submit(rt)
+    fire(rt, s.case_no, "request_correction", CLERK,
+         fields={"corrections": "请补充申请人身份证明", "correction_period": "15个工作日"},
+         now=at("2026-03-04"))
+    stopped = show_case(rt, s.case_no)
+    assert stopped["clock"] == "stopped" and stopped["statutory_due"] is None
+    fire(rt, s.case_no, "submit_correction", Actor("zhang", "applicant"), now=at("2026-03-20"))
+    running = show_case(rt, s.case_no)
+    assert running["clock"] == "running"
+    assert running["statutory_due"] == rt.calendar.add_working_days(
+        datetime(2026, 3, 20).date(), 20).date.isoformat()
+
+
+def test_received_at_is_stored_utc_and_shown_in_asia_shanghai(rt):
+    s = submit_case(rt, "gov-info-request", APPLICANT,
+                    received_at=datetime(2026, 3, 1, 17, 30, tzinfo=UTC),  # 01:30 on 2 March local
+                    fields={"requested_information": "x"})
+    view = show_case(rt, s.case_no)
+    assert view["received_at"] == "2026-03-02T01:30:00+08:00"
+    assert s.case_no.startswith("GK20260302-")
