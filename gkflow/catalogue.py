@@ -56,17 +56,23 @@ class _LineLoader(yaml.SafeLoader):
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
+    # Only keys written in this mapping can be duplicates; keys from a `<<:` merge may be overridden.
+    explicit: set[object] = set()
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        key = loader.construct_object(key_node, deep=True)
+        if key in explicit:
+            loader.duplicate_keys.append((str(key), key_node.start_mark.line + 1))
+        explicit.add(key)
     loader.flatten_mapping(node)
     result = LineDict()
     result.line = node.start_mark.line + 1
     result.key_lines = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
-        line = key_node.start_mark.line + 1
-        if key in result:
-            loader.duplicate_keys.append((str(key), line))
         result[key] = loader.construct_object(value_node, deep=True)
-        result.key_lines[str(key)] = line
+        result.key_lines[str(key)] = key_node.start_mark.line + 1
     return result
 
 
@@ -306,7 +312,7 @@ def _build_transition(
                      f"{what}: clock must be stop, resume, restart or extend, got {clock!r}")
         clock = None
     effect = ClockEffect(clock) if clock else None
-    if target in states and all(s in states for s in sources):
+    if sources and target in states and all(s in states for s in sources):
         effect = _derive_clock(what, effect, sources, target, states, _line_of(spec), problems)
     extend_days = spec.get("extend_days")
     if effect is ClockEffect.EXTEND and (not isinstance(extend_days, int) or extend_days <= 0):

@@ -47,10 +47,9 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
         # Writers take the write lock up front: a deferred transaction that later upgrades
         # fails with SQLITE_BUSY at once instead of waiting on busy_timeout.
-        if conn.get_execution_options().get(WRITE_OPTION):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
-            conn.exec_driver_sql("BEGIN")
+        # Straight on the DBAPI connection: SQLAlchemy's execution context would cost ~40 µs.
+        statement = "BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION) else "BEGIN"
+        conn.connection.dbapi_connection.execute(statement)
 
 
 def is_sqlite(engine: Engine) -> bool:

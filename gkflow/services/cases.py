@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from gkflow.db.engine import WRITE_OPTION
+from gkflow.db.fastsql import FastSQL, as_date, insert_sql
 from gkflow.db.models import CaseRow, EventRow, OutboxRow
 from gkflow.domain.calendar import DueDate
 from gkflow.domain.cases import (
@@ -260,16 +261,31 @@ def _insert_case(
             conn.execute(outbox_t.insert(), rows)
 
 
-_FIRE_COLUMNS = [
-    cases_t.c.id, cases_t.c.case_no, cases_t.c.item_code, cases_t.c.item_version,
-    cases_t.c.department, cases_t.c.state, cases_t.c.version, cases_t.c.applicant_name,
-    cases_t.c.applicant_phone, cases_t.c.applicant_email, cases_t.c.applicant_wechat,
-    cases_t.c.clock_running, cases_t.c.statutory_days, cases_t.c.statutory_anchor,
-    cases_t.c.statutory_used, cases_t.c.promised_days, cases_t.c.promised_anchor,
-    cases_t.c.promised_used, cases_t.c.extended, cases_t.c.statutory_due,
-    cases_t.c.statutory_due_provisional, cases_t.c.promised_due, cases_t.c.promised_due_provisional,
-    cases_t.c.step_due, cases_t.c.step_seq, cases_t.c.last_seq, cases_t.c.last_hash,
-]
+_FIRE_COLUMNS = (
+    "id", "case_no", "item_code", "item_version", "department", "state", "version", "applicant_name",
+    "applicant_phone", "applicant_email", "applicant_wechat", "clock_running", "statutory_days",
+    "statutory_anchor", "statutory_used", "promised_days", "promised_anchor", "promised_used",
+    "extended", "statutory_due", "statutory_due_provisional", "promised_due",
+    "promised_due_provisional", "step_due", "step_seq", "last_seq", "last_hash",
+)
+_SELECT_FOR_FIRE = f"SELECT {', '.join(_FIRE_COLUMNS)} FROM cases WHERE case_no = :case_no"
+_DATE_COLUMNS = ("statutory_anchor", "promised_anchor", "statutory_due", "promised_due", "step_due")
+_BOOL_COLUMNS = ("clock_running", "extended", "statutory_due_provisional", "promised_due_provisional")
+EVENT_COLUMNS = ("case_id", "seq", "action", "from_state", "to_state", "actor", "role", "at", "comment",
+                 "fields", "prev_hash", "hash")
+OUTBOX_COLUMNS = ("created_at", "case_id", "case_no", "event_seq", "kind", "topic", "channel",
+                  "recipient", "payload", "idempotency_key", "status", "attempts", "next_attempt_at",
+                  "updated_at")
+INSERT_EVENT = insert_sql("events", EVENT_COLUMNS)
+INSERT_OUTBOX = insert_sql("outbox", OUTBOX_COLUMNS)
+
+
+def _case_row(raw: dict[str, Any]) -> dict[str, Any]:
+    for column in _DATE_COLUMNS:
+        raw[column] = as_date(raw[column])
+    for column in _BOOL_COLUMNS:
+        raw[column] = bool(raw[column])
+    return raw
 
 
 @dataclass(frozen=True)
@@ -298,11 +314,11 @@ def fire(
     on = rt.local_date(at)
     calendar = rt.calendar
     with write_connection(rt) as conn, conn.begin():
-        row = conn.execute(
-            select(*_FIRE_COLUMNS).where(cases_t.c.case_no == case_no)
-        ).mappings().first()
-        if row is None:
+        db = FastSQL(conn)
+        raw = db.fetch_one(_SELECT_FOR_FIRE, {"case_no": case_no})
+        if raw is None:
             raise NotFound(f"case {case_no} not found")
+        row = _case_row(raw)
         if expected_version is not None and expected_version != row["version"]:
             raise Conflict(
                 f"case {case_no} is at version {row['version']}, not {expected_version}: "
@@ -315,36 +331,35 @@ def fire(
             row["department"],
         )
         seq = row["last_seq"] + 1
-        at_utc = _utc(at)
+        fields_json = json.dumps(values, ensure_ascii=False, sort_keys=True)
         new_hash = event_hash(
             row["last_hash"], case_no, seq, action, plan.from_state, plan.to_state, actor.user,
-            actor.role, at_utc, comment, values,
+            actor.role, at, comment, values,
         )
         changes: dict[str, Any] = {
             "state": plan.to_state, "version": row["version"] + 1, "last_seq": seq,
-            "last_hash": new_hash, "updated_at": at_utc, **_clock_columns(plan.clocks),
+            "last_hash": new_hash, "updated_at": at, **_clock_columns(plan.clocks),
             **due_columns("statutory", plan.statutory_due),
             **due_columns("promised", plan.promised_due),
         }
         if plan.to_state != plan.from_state:
             changes.update(step_entered_on=on, step_seq=seq, **due_columns("step", plan.step_due))
         if plan.closes:
-            changes["closed_at"] = at_utc
-        updated = conn.execute(
-            cases_t.update()
-            .where(cases_t.c.id == row["id"], cases_t.c.version == row["version"])
-            .values(**changes)
-        ).rowcount
+            changes["closed_at"] = at
+        assignments = ", ".join(f"{column} = :{column}" for column in changes)
+        updated = db.execute(
+            f"UPDATE cases SET {assignments} WHERE id = :_id AND version = :_version",
+            {**changes, "_id": row["id"], "_version": row["version"]},
+        )
         if updated != 1:
             raise Conflict(
                 f"case {case_no} changed while '{action}' was being applied; reload and try again"
             )
-        conn.execute(events_t.insert().values(
-            case_id=row["id"], seq=seq, action=action, from_state=plan.from_state,
-            to_state=plan.to_state, actor=actor.user, role=actor.role, at=at_utc,
-            comment=comment, fields=json.dumps(values, ensure_ascii=False, sort_keys=True),
-            prev_hash=row["last_hash"], hash=new_hash,
-        ))
+        db.execute(INSERT_EVENT, {
+            "case_id": row["id"], "seq": seq, "action": action, "from_state": plan.from_state,
+            "to_state": plan.to_state, "actor": actor.user, "role": actor.role, "at": at,
+            "comment": comment, "fields": fields_json, "prev_hash": row["last_hash"], "hash": new_hash,
+        })
         transition = plan.transition
         if transition.notices or transition.triggers:
             case_after = {**row, **changes}
@@ -352,10 +367,7 @@ def fire(
                 rt, item, case_after, action_label=transition.label, state=plan.to_state, at=at,
                 comment=comment, fields=values,
             )
-            rows = outbox_rows(
-                item, case_after, row["id"], seq, transition.notices, transition.triggers, context,
-                at_utc,
-            )
-            if rows:
-                conn.execute(outbox_t.insert(), rows)
+            db.executemany(INSERT_OUTBOX, outbox_rows(
+                item, case_after, row["id"], seq, transition.notices, transition.triggers, context, at,
+            ))
     return Fired(case_no, plan.from_state, plan.to_state, row["version"] + 1, seq, plan)
