@@ -92,15 +92,17 @@ def parse_time(value: str | None, rt: Any) -> datetime | None:
 def init(json_: JsonFlag = False) -> None:
     """Create/upgrade the database and load the catalogue."""
     from gkflow.services.catalogue_sync import init_database
+    from gkflow.services.recompute import recompute_provisional
 
     rt = runtime()
     report = init_database(rt)
+    recomputed = recompute_provisional(rt)
     data = {"database": _safe_url(rt.settings.db_url), "added": [f"{c} v{v}" for c, v in report.added],
-            "unchanged": report.unchanged}
+            "unchanged": report.unchanged, "due_dates_recomputed": len(recomputed)}
     emit(data, json_, lambda: (
         f"database ready: {data['database']}\n"
         f"item versions added: {len(report.added)} ({', '.join(data['added']) or '-'}); "
-        f"unchanged: {report.unchanged}"
+        f"unchanged: {report.unchanged}; provisional due dates recomputed: {len(recomputed)}"
     ))
 
 
