@@ -35,6 +35,8 @@ class CaseRow(SQLModel, table=True):
     item_code: str
     item_version: int
     department: str
+    # 承办单位: set by a transition's `assignee` field (e.g. 12345 派单); may act besides `department`.
+    assigned_department: str | None = None
     state: str
     version: int = 1
     applicant_name: str

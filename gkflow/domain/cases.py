@@ -13,6 +13,8 @@ from gkflow.domain.items import ClockEffect, ItemVersion, Transition
 
 # Roles that act for no department (the applicant, the engine itself, administrators).
 DEPARTMENT_FREE_ROLES = frozenset({"applicant", "system", "admin"})
+# A transition field with this name assigns the case to a handling department (承办单位).
+ASSIGNEE_FIELD = "assignee"
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,7 @@ def plan_transition(
     on: date,
     calendar: Calendar,
     case_department: str,
+    assigned_department: str | None = None,
 ) -> tuple[TransitionPlan, dict[str, str]]:
     allowed = [t.name for t in item.transitions_from(state)]
     transition = item.transitions.get(action)
@@ -115,10 +118,11 @@ def plan_transition(
     if (
         actor.department
         and actor.role not in DEPARTMENT_FREE_ROLES
-        and actor.department != case_department
+        and actor.department not in (case_department, assigned_department)
     ):
         raise Forbidden(
             f"department '{actor.department}' may not act on a case of '{case_department}'"
+            + (f" assigned to '{assigned_department}'" if assigned_department else "")
         )
     values = clean_fields(transition.fields, fields, f"action '{action}'")
 

@@ -19,6 +19,7 @@ from gkflow.db.fastsql import FastSQL, as_date, insert_sql
 from gkflow.db.models import CaseRow, EventRow, OutboxRow
 from gkflow.domain.calendar import DueDate
 from gkflow.domain.cases import (
+    ASSIGNEE_FIELD,
     Actor,
     CaseClocks,
     TransitionPlan,
@@ -262,8 +263,9 @@ def _insert_case(
 
 
 _FIRE_COLUMNS = (
-    "id", "case_no", "item_code", "item_version", "department", "state", "version", "applicant_name",
-    "applicant_phone", "applicant_email", "applicant_wechat", "clock_running", "statutory_days",
+    "id", "case_no", "item_code", "item_version", "department", "assigned_department", "state",
+    "version", "applicant_name", "applicant_phone", "applicant_email", "applicant_wechat",
+    "clock_running", "statutory_days",
     "statutory_anchor", "statutory_used", "promised_days", "promised_anchor", "promised_used",
     "extended", "statutory_due", "statutory_due_provisional", "promised_due",
     "promised_due_provisional", "step_due", "step_seq", "last_seq", "last_hash",
@@ -328,7 +330,7 @@ def fire(
         item = rt.item(row["item_code"], row["item_version"])
         plan, values = plan_transition(
             item, row["state"], clocks_from_row(item, row), action, actor, fields, on, calendar,
-            row["department"],
+            row["department"], row["assigned_department"],
         )
         seq = row["last_seq"] + 1
         fields_json = json.dumps(values, ensure_ascii=False, sort_keys=True)
@@ -346,6 +348,8 @@ def fire(
             changes.update(step_entered_on=on, step_seq=seq, **due_columns("step", plan.step_due))
         if plan.closes:
             changes["closed_at"] = at
+        if ASSIGNEE_FIELD in values:
+            changes["assigned_department"] = values[ASSIGNEE_FIELD]
         assignments = ", ".join(f"{column} = :{column}" for column in changes)
         updated = db.execute(
             f"UPDATE cases SET {assignments} WHERE id = :_id AND version = :_version",

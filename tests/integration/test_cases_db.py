@@ -202,3 +202,17 @@ def test_received_at_is_stored_utc_and_shown_in_asia_shanghai(rt):
     view = show_case(rt, s.case_no)
     assert view["received_at"] == "2026-03-02T01:30:00+08:00"
     assert s.case_no.startswith("GK20260302-")
+
+
+def test_a_work_order_dispatched_to_another_department_may_be_handled_by_it(rt):
+    from gkflow.domain.errors import Forbidden
+
+    s = submit_case(rt, "hotline-complaint", Applicant("赵六", "13600003333"), intake_channel="hotline",
+                    received_at=at("2026-03-02"), fields={"content": "小区供暖不热"})
+    dispatcher = Actor("hotline.d", "dispatcher", "格尔木市政务服务监督管理局（12345政务服务便民热线）")
+    fire(rt, s.case_no, "dispatch", dispatcher, fields={"assignee": "格尔木市住房和城乡建设局"},
+         now=at("2026-03-02", 11))
+    with pytest.raises(Forbidden, match="assigned to"):
+        fire(rt, s.case_no, "sign", Actor("x", "handler", "格尔木市财政局"), now=at("2026-03-02", 12))
+    fire(rt, s.case_no, "sign", Actor("liu", "handler", "格尔木市住房和城乡建设局"), now=at("2026-03-02", 12))
+    assert show_case(rt, s.case_no)["state"] == "handling"
