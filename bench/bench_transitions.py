@@ -36,7 +36,8 @@ SELECT = "SELECT id, version, last_seq, last_hash FROM cases WHERE case_no = {p}
 UPDATE = ("UPDATE cases SET state = {p}, version = {p}, last_seq = {p}, last_hash = {p}, updated_at = {p}"
           " WHERE id = {p} AND version = {p}")
 INSERT_EVENT = ("INSERT INTO events (case_id, seq, action, from_state, to_state, actor, role, at, comment,"
-                " fields, prev_hash, hash) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p})")
+                " fields, prev_hash, hash)"
+                " VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p})")
 INSERT_OUTBOX = ("INSERT INTO outbox (created_at, case_id, case_no, event_seq, kind, topic, channel,"
                  " recipient, payload, idempotency_key, status, attempts, next_attempt_at, updated_at)"
                  " VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p})")

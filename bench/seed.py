@@ -38,7 +38,8 @@ def seed_sqlite(path: str, n: int, batch: int = 20_000) -> None:
     day = date(2026, 3, 2).isoformat()
     case_sql = (f"INSERT INTO cases (id, {', '.join(CASE_COLUMNS)}) "
                 f"VALUES (?, {', '.join('?' for _ in CASE_COLUMNS)})")
-    event_sql = f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' for _ in EVENT_COLUMNS)})"
+    event_sql = (f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
+                 f"VALUES ({', '.join('?' for _ in EVENT_COLUMNS)})")
     for first in range(0, n, batch):
         cases, events = [], []
         for i in range(first, min(first + batch, n)):
