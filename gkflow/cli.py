@@ -378,7 +378,7 @@ def _register_extensions() -> None:
         importlib.import_module(module).register(app)
 
 
-CLI_EXTENSION_MODULES: list[str] = []
+CLI_EXTENSION_MODULES: list[str] = ["gkflow.cli_users", "gkflow.cli_publish", "gkflow.cli_outbox"]
 _register_extensions()
 
 
@@ -387,7 +387,3 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
-
-
-if __name__ == "__main__":
-    main()

@@ -9,12 +9,12 @@ database transaction is held open while a message is being sent.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 
 from gkflow.db.models import OutboxRow
 from gkflow.runtime import Runtime
@@ -34,6 +34,9 @@ DEAD = "dead"
 PENDING = (CREATED, TEMPORARY_FAILURE)
 # Rows in these states are finished.
 FINAL = (DELIVERED, PERMANENT_FAILURE, TECHNICAL_FAILURE, DEAD)
+STATUSES = (CREATED, SENDING, DELIVERED, TEMPORARY_FAILURE, PERMANENT_FAILURE, TECHNICAL_FAILURE, DEAD)
+# A provider accepted the message and a receipt will follow: `sending` with no lease, never re-claimed.
+AWAITING_RECEIPT = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -58,13 +61,17 @@ def _due_condition(now: datetime) -> Any:
     )
 
 
-def due_count(rt: Runtime, *, kind: str = "notice", now: datetime | None = None) -> int:
+def due_count(
+    rt: Runtime, *, kind: str = "notice", now: datetime | None = None,
+    topics: Collection[str] | None = None,
+) -> int:
     """The cheap poll: how many rows could be claimed now (an indexed count, no lock)."""
     now = now or rt.now()
+    conditions = [outbox_t.c.kind == kind, _due_condition(now)]
+    if topics is not None:
+        conditions.append(outbox_t.c.topic.in_(list(topics)))
     with rt.engine.connect() as conn:
-        return conn.execute(
-            select(func.count()).select_from(outbox_t).where(outbox_t.c.kind == kind, _due_condition(now))
-        ).scalar_one()
+        return conn.execute(select(func.count()).select_from(outbox_t).where(*conditions)).scalar_one()
 
 
 def claim(
@@ -113,15 +120,81 @@ def claim(
     return messages
 
 
-def _finish(rt: Runtime, message_id: int, worker: str, values: dict[str, Any]) -> bool:
-    """Record an outcome only if this worker still holds the lease (a late worker changes nothing)."""
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one claimed row; ``record_outcomes`` writes many in one transaction.
+
+    ``next_attempt_at``, ``delivered_at`` and ``provider_ref`` left None keep the stored value;
+    ``last_error`` is always written (None clears it). ``unattempt`` gives the claim's attempt back.
+    """
+
+    message_id: int
+    status: str
+    last_error: str | None = None
+    next_attempt_at: datetime | None = None
+    delivered_at: datetime | None = None
+    provider_ref: str | None = None
+    unattempt: bool = False
+
+
+def delivered_outcome(message_id: int, *, provider_ref: str | None, status: str = DELIVERED,
+                      now: datetime) -> Outcome:
+    """``status`` may stay ``sending`` when a gateway accepted the message and a receipt will follow."""
+    if status == DELIVERED:
+        return Outcome(message_id, DELIVERED, delivered_at=now, provider_ref=provider_ref)
+    if status != SENDING:
+        raise ValueError(f"a delivered message is 'delivered' or 'sending', not {status!r}")
+    return Outcome(message_id, SENDING, next_attempt_at=AWAITING_RECEIPT, provider_ref=provider_ref)
+
+
+def failed_outcome(message_id: int, *, status: str, error: str, retry_at: datetime | None = None) -> Outcome:
+    """A temporary failure with ``retry_at`` waits for it; without one, or any other status, it is final."""
+    if status == TEMPORARY_FAILURE and retry_at is not None:
+        return Outcome(message_id, TEMPORARY_FAILURE, last_error=error[:2000], next_attempt_at=retry_at)
+    return Outcome(message_id, status if status in FINAL else DEAD, last_error=error[:2000])
+
+
+def held_outcome(message_id: int, *, until: datetime) -> Outcome:
+    return Outcome(message_id, CREATED, next_attempt_at=until, unattempt=True)
+
+
+# Only the worker holding the lease records an outcome: a worker whose lease expired and was
+# re-claimed by another finds nothing to update, and a row awaiting its receipt (no lease) is final.
+_RECORD = (
+    update(outbox_t)
+    .where(outbox_t.c.id == bindparam("_id"), outbox_t.c.status == SENDING,
+           outbox_t.c.leased_by == bindparam("_worker"), outbox_t.c.lease_until.is_not(None))
+    .values(
+        status=bindparam("_status"),
+        last_error=bindparam("_last_error"),
+        next_attempt_at=func.coalesce(bindparam("_next_attempt_at", type_=outbox_t.c.next_attempt_at.type),
+                                      outbox_t.c.next_attempt_at),
+        delivered_at=func.coalesce(bindparam("_delivered_at", type_=outbox_t.c.delivered_at.type),
+                                   outbox_t.c.delivered_at),
+        provider_ref=func.coalesce(bindparam("_provider_ref", type_=outbox_t.c.provider_ref.type),
+                                   outbox_t.c.provider_ref),
+        attempts=outbox_t.c.attempts - bindparam("_unattempt"),
+        lease_until=None,
+        updated_at=bindparam("_updated_at", type_=outbox_t.c.updated_at.type),
+    )
+)
+
+
+def record_outcomes(rt: Runtime, worker: str, outcomes: Sequence[Outcome],
+                    now: datetime | None = None) -> int:
+    """Write outcomes of rows this worker holds, in one short transaction; returns how many stuck."""
+    if not outcomes:
+        return 0
+    now = now or rt.now()
+    params = [
+        {"_id": o.message_id, "_worker": worker, "_status": o.status, "_last_error": o.last_error,
+         "_next_attempt_at": o.next_attempt_at, "_delivered_at": o.delivered_at,
+         "_provider_ref": o.provider_ref, "_unattempt": 1 if o.unattempt else 0, "_updated_at": now}
+        for o in outcomes
+    ]
     with write_connection(rt) as conn, conn.begin():
-        return conn.execute(
-            update(outbox_t)
-            .where(outbox_t.c.id == message_id, outbox_t.c.status == SENDING,
-                   outbox_t.c.leased_by == worker)
-            .values(**values, lease_until=None)
-        ).rowcount == 1
+        # executemany: sqlite3 and psycopg both report the summed row count.
+        return conn.execute(_RECORD, params[0] if len(params) == 1 else params).rowcount
 
 
 def mark_delivered(
@@ -129,14 +202,10 @@ def mark_delivered(
     status: str = DELIVERED, now: datetime | None = None,
 ) -> bool:
     """``status`` may stay ``sending`` when a gateway accepted the message and a receipt will follow;
-    the lease is cleared either way."""
+    the lease is cleared either way, so the row is not claimed again."""
     now = now or rt.now()
-    values: dict[str, Any] = {"provider_ref": provider_ref, "updated_at": now, "last_error": None}
-    if status == DELIVERED:
-        values.update(status=DELIVERED, delivered_at=now)
-    else:
-        values.update(status=status, next_attempt_at=datetime.max.replace(tzinfo=now.tzinfo))
-    return _finish(rt, message_id, worker, values)
+    outcome = delivered_outcome(message_id, provider_ref=provider_ref, status=status, now=now)
+    return record_outcomes(rt, worker, [outcome], now) == 1
 
 
 def mark_failed(
@@ -144,21 +213,68 @@ def mark_failed(
     retry_at: datetime | None = None, now: datetime | None = None,
 ) -> bool:
     """A temporary failure with ``retry_at`` waits for it; without one, or a final status, it stays."""
-    now = now or rt.now()
-    values: dict[str, Any] = {"last_error": error[:2000], "updated_at": now}
-    if status == TEMPORARY_FAILURE and retry_at is not None:
-        values.update(status=TEMPORARY_FAILURE, next_attempt_at=retry_at)
-    else:
-        values.update(status=status if status in FINAL else DEAD)
-    return _finish(rt, message_id, worker, values)
+    outcome = failed_outcome(message_id, status=status, error=error, retry_at=retry_at)
+    return record_outcomes(rt, worker, [outcome], now) == 1
 
 
 def release(rt: Runtime, message_id: int, worker: str, *, until: datetime) -> bool:
     """Give a claimed row back unsent (quiet hours, rate limit): not an attempt."""
-    return _finish(rt, message_id, worker, {
-        "status": CREATED, "next_attempt_at": until, "attempts": outbox_t.c.attempts - 1,
-        "updated_at": rt.now(),
-    })
+    return record_outcomes(rt, worker, [held_outcome(message_id, until=until)]) == 1
+
+
+RECEIPT_STATUSES = (DELIVERED, PERMANENT_FAILURE)
+
+
+@dataclass(frozen=True)
+class ReceiptResult:
+    message_id: int
+    idempotency_key: str
+    status: str  # the row's status after the receipt
+    changed: bool
+
+
+def record_receipt(
+    rt: Runtime, *, channel: str, status: str, idempotency_key: str | None = None,
+    provider_ref: str | None = None, error: str | None = None, now: datetime | None = None,
+) -> ReceiptResult | None:
+    """A provider's delivery receipt for a message of ``channel``, found by key or provider reference.
+
+    ``delivered`` is believed from any state but ``delivered`` (a timed-out send may still have
+    arrived, even one already dead-lettered). A failure only finishes a message still ``sending``:
+    a receipt never undoes a delivery, and a message we are retrying ourselves keeps its retry.
+    None when no such message exists.
+    """
+    if status not in RECEIPT_STATUSES:
+        raise ValueError(f"a receipt is {' or '.join(RECEIPT_STATUSES)}, not {status!r}")
+    if not idempotency_key and not provider_ref:
+        raise ValueError("a receipt names the message by idempotency key or provider reference")
+    now = now or rt.now()
+    match = [outbox_t.c.channel == channel]
+    if idempotency_key:
+        match.append(outbox_t.c.idempotency_key == idempotency_key)
+    else:
+        match.append(outbox_t.c.provider_ref == provider_ref)
+    with write_connection(rt) as conn, conn.begin():
+        row = conn.execute(
+            select(outbox_t.c.id, outbox_t.c.idempotency_key, outbox_t.c.status).where(*match)
+            .order_by(outbox_t.c.id).limit(1)
+        ).first()
+        if row is None:
+            return None
+        if status == DELIVERED:
+            values: dict[str, Any] = {"status": DELIVERED, "delivered_at": now, "last_error": None}
+            allowed = [s for s in STATUSES if s != DELIVERED]
+        else:
+            reason = error or "the provider reported a failure"
+            values = {"status": PERMANENT_FAILURE, "last_error": reason[:2000]}
+            allowed = [SENDING]
+        if provider_ref:
+            values["provider_ref"] = provider_ref
+        changed = conn.execute(
+            update(outbox_t).where(outbox_t.c.id == row.id, outbox_t.c.status.in_(allowed))
+            .values(**values, lease_until=None, updated_at=now)
+        ).rowcount == 1
+    return ReceiptResult(row.id, row.idempotency_key, values["status"] if changed else row.status, changed)
 
 
 def retry_dead(rt: Runtime, message_id: int, *, now: datetime | None = None) -> bool:
@@ -172,3 +288,26 @@ def retry_dead(rt: Runtime, message_id: int, *, now: datetime | None = None) -> 
             .values(status=CREATED, next_attempt_at=now, lease_until=None, leased_by=None,
                     updated_at=now)
         ).rowcount == 1
+
+
+def list_messages(
+    rt: Runtime, *, status: str | None = None, case_no: str | None = None, kind: str | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """The newest outbox rows first (for `gkflow outbox list` and the admin pages)."""
+    if status is not None and status not in STATUSES:
+        raise ValueError(f"unknown status {status!r}; one of {', '.join(STATUSES)}")
+    query = select(
+        outbox_t.c.id, outbox_t.c.case_no, outbox_t.c.kind, outbox_t.c.topic, outbox_t.c.channel,
+        outbox_t.c.recipient, outbox_t.c.status, outbox_t.c.attempts, outbox_t.c.next_attempt_at,
+        outbox_t.c.lease_until, outbox_t.c.last_error, outbox_t.c.provider_ref, outbox_t.c.delivered_at,
+        outbox_t.c.created_at, outbox_t.c.updated_at, outbox_t.c.idempotency_key,
+    ).order_by(outbox_t.c.id.desc()).limit(limit)
+    if status is not None:
+        query = query.where(outbox_t.c.status == status)
+    if case_no is not None:
+        query = query.where(outbox_t.c.case_no == case_no)
+    if kind is not None:
+        query = query.where(outbox_t.c.kind == kind)
+    with rt.engine.connect() as conn:
+        return [dict(r) for r in conn.execute(query).mappings()]

@@ -27,6 +27,7 @@ POSTGRES_TRIGGERS = [
 def create_schema(engine: Engine) -> None:
     _import_extension_models()
     SQLModel.metadata.create_all(engine)
+    _add_missing_columns(engine)
     statements = SQLITE_TRIGGERS if engine.dialect.name == "sqlite" else POSTGRES_TRIGGERS
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
@@ -34,6 +35,31 @@ def create_schema(engine: Engine) -> None:
             conn.execute(text("SELECT pg_advisory_xact_lock(727001)"))
         for statement in statements:
             conn.exec_driver_sql(statement)
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Additive upgrades: a nullable column added to a model is added to an existing table.
+
+    Anything else (a new NOT NULL column, a type change) needs a real migration and is refused.
+    """
+    from sqlalchemy import inspect
+    from sqlalchemy.schema import CreateColumn
+
+    from gkflow.domain.errors import InvalidConfig
+
+    inspector = inspect(engine)
+    for table in SQLModel.metadata.sorted_tables:
+        existing = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in existing:
+                continue
+            if not column.nullable or column.primary_key:
+                raise InvalidConfig(
+                    f"table {table.name} lacks NOT NULL column {column.name}: this upgrade needs a migration"
+                )
+            ddl = CreateColumn(column).compile(dialect=engine.dialect)
+            with engine.begin() as conn:
+                conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {ddl}")
 
 
 def _import_extension_models() -> None:
@@ -44,4 +70,4 @@ def _import_extension_models() -> None:
         importlib.import_module(module)
 
 
-EXTENSION_MODEL_MODULES: list[str] = []
+EXTENSION_MODEL_MODULES: list[str] = ["gkflow.db.web_models", "gkflow.db.publication_models"]

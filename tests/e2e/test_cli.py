@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-GKFLOW = [sys.executable, "-m", "gkflow.cli"]
+GKFLOW = [sys.executable, "-m", "gkflow"]
 
 
 @pytest.fixture

@@ -1,0 +1,349 @@
+"""Staff accounts, password hashing (Argon2id), login sessions and per-user API bearer tokens.
+
+Accounts come from ``config/accounts.yaml`` and from the ``users`` table; a table row of the same
+name overrides the file (a changed password or a disabled demo account). Demo accounts are marked
+``demo: true`` in the file; while one of them is not overridden, its published password works, so
+``gkflow serve`` keeps to loopback addresses (see :func:`active_demo_accounts`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import os
+import secrets
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import inspect, select
+
+from gkflow.db.web_models import ApiTokenRow, UserRow, WebSessionRow
+from gkflow.domain.cases import Actor
+from gkflow.domain.errors import InvalidConfig, InvalidInput, NotFound
+from gkflow.runtime import Runtime
+from gkflow.services.cases import write_connection
+
+ACCOUNTS_FILE = "accounts.yaml"
+SESSION_LIFETIME = timedelta(hours=8)
+# Roles the engine itself or applicants hold; a staff login never does.
+NON_STAFF_ROLES = ("applicant", "system")
+
+users_t = UserRow.__table__
+sessions_t = WebSessionRow.__table__
+tokens_t = ApiTokenRow.__table__
+
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+# Verifying against this keeps a login for an unknown user as slow as one for a known user.
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+@dataclass(frozen=True)
+class Account:
+    username: str
+    display_name: str
+    roles: tuple[str, ...]
+    department: str | None
+    password_hash: str
+    active: bool = True
+    demo: bool = False
+    source: str = "config"  # config | database
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
+
+    def actor_for(self, allowed_roles: tuple[str, ...] | list[str]) -> Actor:
+        """The Actor to fire with: the first of the user's roles the transition allows."""
+        role = next((r for r in self.roles if r in allowed_roles), self.roles[0] if self.roles else "")
+        return Actor(self.username, role, self.department)
+
+
+def hash_password(password: str) -> str:
+    if len(password) < 8:
+        raise InvalidInput("a password needs at least 8 characters", fields=["password"])
+    return _hasher.hash(password)
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# -- accounts -----------------------------------------------------------------------------------
+
+_config_cache: dict[str, tuple[tuple[int, int] | None, dict[str, Account]]] = {}
+_config_lock = threading.Lock()
+
+
+def config_accounts(config_dir: Path) -> dict[str, Account]:
+    """The accounts of config/accounts.yaml (none if the file is absent); cached by mtime."""
+    path = os.path.abspath(os.path.join(config_dir, ACCOUNTS_FILE))
+    try:
+        st = os.stat(path)
+        version: tuple[int, int] | None = (st.st_mtime_ns, st.st_size)
+    except FileNotFoundError:
+        version = None
+    with _config_lock:
+        hit = _config_cache.get(path)
+        if hit and hit[0] == version:
+            return hit[1]
+    accounts = {} if version is None else _parse_accounts(path)
+    with _config_lock:
+        _config_cache[path] = (version, accounts)
+    return accounts
+
+
+def _parse_accounts(path: str) -> dict[str, Account]:
+    with open(path, encoding="utf-8") as fh:
+        data = yaml.safe_load(fh) or {}
+    accounts: dict[str, Account] = {}
+    for i, entry in enumerate(data.get("accounts") or []):
+        where = f"{path}: accounts[{i}]"
+        if not isinstance(entry, dict) or not entry.get("username") or not entry.get("password_hash"):
+            raise InvalidConfig(f"{where}: needs at least username and password_hash")
+        roles = tuple(str(r) for r in entry.get("roles") or ())
+        if not roles or any(r in NON_STAFF_ROLES for r in roles):
+            raise InvalidConfig(f"{where}: needs staff roles (not {', '.join(NON_STAFF_ROLES)})")
+        accounts[entry["username"]] = Account(
+            username=str(entry["username"]),
+            display_name=str(entry.get("name") or entry["username"]),
+            roles=roles,
+            department=entry.get("department"),
+            password_hash=str(entry["password_hash"]),
+            active=bool(entry.get("active", True)),
+            demo=bool(entry.get("demo", False)),
+        )
+    return accounts
+
+
+def _account_from_row(row: Any) -> Account:
+    return Account(
+        username=row.username,
+        display_name=row.display_name,
+        roles=tuple(r for r in row.roles.split(",") if r),
+        department=row.department,
+        password_hash=row.password_hash,
+        active=bool(row.active),
+        source="database",
+    )
+
+
+def _users_table_exists(rt: Runtime) -> bool:
+    return inspect(rt.engine).has_table("users")
+
+
+def get_account(rt: Runtime, username: str) -> Account | None:
+    with rt.engine.connect() as conn:
+        row = conn.execute(select(users_t).where(users_t.c.username == username)).first()
+    if row is not None:
+        return _account_from_row(row)
+    return config_accounts(rt.settings.config_dir).get(username)
+
+
+def list_accounts(rt: Runtime) -> list[Account]:
+    merged = dict(config_accounts(rt.settings.config_dir))
+    with rt.engine.connect() as conn:
+        for row in conn.execute(select(users_t)):
+            merged[row.username] = _account_from_row(row)
+    return sorted(merged.values(), key=lambda a: a.username)
+
+
+def authenticate(rt: Runtime, username: str, password: str) -> Account | None:
+    account = get_account(rt, username.strip())
+    if account is None or not account.active:
+        _verify(_DUMMY_HASH, password)
+        return None
+    return account if _verify(account.password_hash, password) else None
+
+
+def active_demo_accounts(rt: Runtime) -> list[str]:
+    """Demo accounts from the file that no database row has overridden (disabled or re-passworded)."""
+    demo = [a.username for a in config_accounts(rt.settings.config_dir).values() if a.demo and a.active]
+    if not demo or not _users_table_exists(rt):
+        return demo
+    with rt.engine.connect() as conn:
+        overridden = set(
+            conn.execute(select(users_t.c.username).where(users_t.c.username.in_(demo))).scalars()
+        )
+    return [u for u in demo if u not in overridden]
+
+
+def is_loopback(host: str) -> bool:
+    if host.strip("[]") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def save_user(
+    rt: Runtime,
+    username: str,
+    *,
+    password: str | None,
+    roles: tuple[str, ...] | None = None,
+    department: str | None = None,
+    display_name: str | None = None,
+    active: bool = True,
+) -> Account:
+    """Create or update the database account ``username`` (inheriting unset values from the file)."""
+    if not username or not username.strip():
+        raise InvalidInput("a username is required", fields=["username"])
+    now = rt.now()
+    base = get_account(rt, username)
+    roles = roles or (base.roles if base else None)
+    if not roles or any(not r or r in NON_STAFF_ROLES for r in roles):
+        raise InvalidInput(f"staff roles are required (not {', '.join(NON_STAFF_ROLES)})", fields=["roles"])
+    if password is not None:
+        password_hash = hash_password(password)
+    elif base is not None:
+        # A disabled account keeps no usable password; a re-enabled one needs a new one.
+        password_hash = base.password_hash if active and base.source == "database" else "!disabled"
+    else:
+        raise InvalidInput("a new account needs a password", fields=["password"])
+    values = {
+        "display_name": display_name or (base.display_name if base else username),
+        "password_hash": password_hash,
+        "roles": ",".join(roles),
+        "department": department if department is not None else (base.department if base else None),
+        "active": active,
+        "updated_at": now,
+    }
+    with write_connection(rt) as conn, conn.begin():
+        exists = conn.execute(select(users_t.c.id).where(users_t.c.username == username)).first()
+        if exists:
+            conn.execute(users_t.update().where(users_t.c.username == username).values(**values))
+        else:
+            conn.execute(users_t.insert().values(username=username, created_at=now, **values))
+        if not active or password is not None:
+            conn.execute(sessions_t.delete().where(sessions_t.c.username == username))
+        if not active:
+            conn.execute(
+                tokens_t.update()
+                .where(tokens_t.c.username == username, tokens_t.c.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+    account = get_account(rt, username)
+    assert account is not None
+    return account
+
+
+def disable_demo_accounts(rt: Runtime) -> list[str]:
+    disabled = active_demo_accounts(rt)
+    for username in disabled:
+        save_user(rt, username, password=None, active=False)
+    return disabled
+
+
+# -- sessions -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Session:
+    account: Account
+    csrf_token: str
+    token_hash: str
+
+
+def open_session(rt: Runtime, account: Account) -> tuple[str, Session]:
+    token = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    now = rt.now()
+    with write_connection(rt) as conn, conn.begin():
+        conn.execute(sessions_t.delete().where(sessions_t.c.expires_at < now))
+        conn.execute(
+            sessions_t.insert().values(
+                token_hash=_token_hash(token),
+                username=account.username,
+                csrf_token=csrf,
+                created_at=now,
+                expires_at=now + SESSION_LIFETIME,
+            )
+        )
+    return token, Session(account, csrf, _token_hash(token))
+
+
+def load_session(rt: Runtime, token: str | None) -> Session | None:
+    if not token:
+        return None
+    digest = _token_hash(token)
+    with rt.engine.connect() as conn:
+        row = conn.execute(
+            select(sessions_t).where(sessions_t.c.token_hash == digest, sessions_t.c.expires_at > rt.now())
+        ).first()
+    if row is None:
+        return None
+    account = get_account(rt, row.username)
+    if account is None or not account.active:
+        return None
+    return Session(account, row.csrf_token, digest)
+
+
+def close_session(rt: Runtime, session: Session) -> None:
+    with write_connection(rt) as conn, conn.begin():
+        conn.execute(sessions_t.delete().where(sessions_t.c.token_hash == session.token_hash))
+
+
+# -- API tokens ---------------------------------------------------------------------------------
+
+
+def issue_token(rt: Runtime, username: str, label: str = "") -> str:
+    account = get_account(rt, username)
+    if account is None or not account.active:
+        raise NotFound(f"no active account '{username}'")
+    token = "gk_" + secrets.token_urlsafe(32)
+    with write_connection(rt) as conn, conn.begin():
+        conn.execute(
+            tokens_t.insert().values(
+                token_hash=_token_hash(token), username=username, label=label, created_at=rt.now()
+            )
+        )
+    return token
+
+
+def revoke_tokens(rt: Runtime, username: str) -> int:
+    with write_connection(rt) as conn, conn.begin():
+        return conn.execute(
+            tokens_t.update()
+            .where(tokens_t.c.username == username, tokens_t.c.revoked_at.is_(None))
+            .values(revoked_at=rt.now())
+        ).rowcount
+
+
+def account_for_token(rt: Runtime, token: str) -> Account | None:
+    with rt.engine.connect() as conn:
+        username = conn.execute(
+            select(tokens_t.c.username).where(
+                tokens_t.c.token_hash == _token_hash(token), tokens_t.c.revoked_at.is_(None)
+            )
+        ).scalar()
+    if username is None:
+        return None
+    account = get_account(rt, username)
+    return account if account is not None and account.active else None
+
+
+def refuse_demo_accounts_off_loopback(rt: Runtime, host: str) -> None:
+    """`gkflow serve` on a non-loopback address with a published demo password active is refused."""
+    if is_loopback(host):
+        return
+    demo = active_demo_accounts(rt)
+    if demo:
+        raise InvalidConfig(
+            f"refusing to listen on {host}: demo account(s) {', '.join(demo)} are active with the "
+            "published demo password; run `gkflow users disable-demo` (or `gkflow users passwd USER`) "
+            "first, or serve on 127.0.0.1"
+        )

@@ -1,0 +1,135 @@
+"""`config/publication.yaml`: each publication task's source, department and targets."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gkflow.domain.errors import InvalidConfig
+from gkflow.settings import Settings
+
+PUBLICATION_FILE = "publication.yaml"
+SOURCE_TYPES = ("file", "http", "cases")
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    type: str  # file | http | cases
+    location: str = ""  # a path pattern or URL with {period} (and {subject}); the item code for cases
+    timeout_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class CmsConfig:
+    url: str
+    token: str | None = None
+    timeout_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class TaskConfig:
+    name: str
+    title: str
+    department: str
+    first_period: str
+    source: SourceConfig
+    cms: bool = True  # publish to the CMS too when one is configured
+
+
+@dataclass(frozen=True)
+class StaffNotices:
+    channel: str = "sandbox"
+    recipients: dict[str, str] = field(default_factory=dict)  # department -> recipient
+
+    def recipient(self, department: str) -> str:
+        return self.recipients.get(department, department)
+
+
+@dataclass(frozen=True)
+class PublicationConfig:
+    root: Path  # relative source paths are read from here (the project folder)
+    site_dir: Path
+    tasks: dict[str, TaskConfig]
+    cms: CmsConfig | None
+    staff: StaffNotices
+    public_url: str  # where the site folder is served, for links in notices
+
+    def task(self, name: str) -> TaskConfig:
+        from gkflow.domain.errors import NotFound
+
+        try:
+            return self.tasks[name]
+        except KeyError:
+            raise NotFound(
+                f"no publication task '{name}' (configured: {', '.join(sorted(self.tasks))})"
+            ) from None
+
+    def resolve(self, location: str) -> Path:
+        path = Path(location)
+        return path if path.is_absolute() else self.root / path
+
+
+def load_publication_config(settings: Settings) -> PublicationConfig:
+    path = settings.config_dir / PUBLICATION_FILE
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise InvalidConfig(f"{path}: missing (publication tasks are configured there)") from None
+    except yaml.YAMLError as exc:
+        raise InvalidConfig(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise InvalidConfig(f"{path}: expected a mapping at the top")
+    root = settings.config_dir.resolve().parent
+    site_dir = Path(data["site_dir"]) if data.get("site_dir") else settings.var_dir / "site"
+    tasks = {name: _task(path, name, spec) for name, spec in (data.get("tasks") or {}).items()}
+    cms_spec = data.get("cms") or {}
+    cms_url = os.environ.get("GKFLOW_CMS_URL") or cms_spec.get("url")
+    cms = None
+    if cms_url:
+        token_env = cms_spec.get("token_env", "GKFLOW_CMS_TOKEN")
+        cms = CmsConfig(cms_url, os.environ.get(token_env), float(cms_spec.get("timeout_seconds", 10)))
+    staff = staff_notices(settings)
+    public_url = f"{settings.public_base_url.rstrip('/')}/gk"
+    return PublicationConfig(root, site_dir.resolve(), tasks, cms, staff, public_url)
+
+
+def _task(path: Path, name: str, spec: Any) -> TaskConfig:
+    from gkflow.publication.tasks import TASKS
+
+    where = f"{path}: task '{name}'"
+    if name not in TASKS:
+        raise InvalidConfig(f"{where}: unknown task (known: {', '.join(sorted(TASKS))})")
+    if not isinstance(spec, dict):
+        raise InvalidConfig(f"{where}: expected a mapping")
+    missing = [k for k in ("title", "department", "first_period", "source") if not spec.get(k)]
+    if missing:
+        raise InvalidConfig(f"{where}: missing {', '.join(missing)}")
+    source = spec["source"]
+    if not isinstance(source, dict) or source.get("type") not in SOURCE_TYPES:
+        raise InvalidConfig(f"{where}: source.type must be one of {', '.join(SOURCE_TYPES)}")
+    location = source.get("path") or source.get("url") or source.get("item") or ""
+    if not location:
+        raise InvalidConfig(f"{where}: source needs a path (file), url (http) or item (cases)")
+    return TaskConfig(
+        name=name, title=str(spec["title"]), department=str(spec["department"]),
+        first_period=str(spec["first_period"]),
+        source=SourceConfig(source["type"], str(location), float(source.get("timeout_seconds", 10))),
+        cms=bool(spec.get("cms", True)),
+    )
+
+
+def staff_notices(settings: Settings) -> StaffNotices:
+    """Where staff notices go; the sandbox with the department as recipient when nothing is set."""
+    path = settings.config_dir / PUBLICATION_FILE
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        return StaffNotices()
+    except yaml.YAMLError as exc:
+        raise InvalidConfig(f"{path}: not valid YAML: {exc}") from None
+    spec = data.get("staff_notices") or {}
+    return StaffNotices(spec.get("channel", "sandbox"), dict(spec.get("recipients") or {}))

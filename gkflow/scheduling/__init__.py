@@ -1,0 +1,1 @@
+"""Scheduling: the embedded APScheduler (gkflow serve) and Prefect deployments (gkflow deploy)."""

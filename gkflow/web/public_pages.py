@@ -1,0 +1,181 @@
+"""Applicant pages (zh-CN, mobile first): the landing page, case status and the rating form."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from gkflow.domain.errors import GkflowError, NotFound
+from gkflow.domain.items import ClockEffect, ItemVersion
+from gkflow.services.ratings import LEVELS, rate_case, rating_of
+from gkflow.web.api import guarded_public_case
+from gkflow.web.common import (
+    check_csrf,
+    check_lookup_allowed,
+    client_key,
+    read_form,
+    record_lookup_failure,
+    render,
+    rt_of,
+)
+
+router = APIRouter(include_in_schema=False)
+
+UNIT_WORDS = {"working": "个工作日", "calendar": "个自然日"}
+
+
+@router.get("/", response_class=HTMLResponse)
+def landing(request: Request) -> Response:
+    rt = rt_of(request)
+    catalogue = rt.catalogue
+    items = [catalogue.latest(code) for code in catalogue.codes()]
+    return render(request, "landing.html", {"items": items})
+
+
+@router.get("/status", response_class=HTMLResponse)
+def status_form(
+    request: Request,
+    case_no: str = Query(default="", max_length=64),
+    code: str = Query(default="", max_length=64),
+) -> Response:
+    case_no = case_no.strip().upper()
+    if case_no:
+        return RedirectResponse(
+            f"/status/{quote(case_no, safe='')}?code={quote(code.strip(), safe='')}", status_code=303
+        )
+    return render(request, "status_form.html", {"error": None, "case_no": "", "status_code": 200})
+
+
+def explain_timeline(item: ItemVersion, timeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each step in plain words, with clock stops and extensions spelled out."""
+    entries = []
+    for entry in timeline:
+        transition = item.transitions.get(entry["action"])
+        notes: list[str] = []
+        target = item.states.get(entry["to"])
+        effect = transition.clock if transition else None
+        if effect is ClockEffect.EXTEND:
+            days = transition.extend_days if transition else None
+            unit = UNIT_WORDS[item.statutory_limit.unit.value]
+            notes.append(
+                f"经批准延长办理期限{days}{unit}（延期只能一次）。" if days else "经批准延长办理期限。"
+            )
+        elif effect is ClockEffect.RESTART:
+            notes.append("办理时限自此重新起算。")
+        elif effect is ClockEffect.RESUME:
+            notes.append("办理时限恢复计算，中止期间不计入。")
+        if effect is ClockEffect.STOP or (
+            target is not None and target.stops_clock and entry["from"] != entry["to"]
+        ):
+            notes.append(
+                f"进入“{target.label if target else entry['to_label']}”，办理时限中止，此期间不计入办理时限。"
+            )
+        if entry["action"] == "due_date_recomputed":
+            notes.append("国家公布节假日安排后，办理期限已重新计算。")
+        field_labels = {f.name: f.label for f in transition.fields} if transition else {}
+        if entry["action"] == "rated":
+            shown = [("评价", entry["fields"].get("label", ""))]
+        else:
+            shown = [(field_labels.get(k, k), v) for k, v in entry["fields"].items() if k in field_labels]
+        entries.append({**entry, "notes": notes, "shown_fields": shown})
+    return entries
+
+
+def next_steps(item: ItemVersion, view: dict[str, Any]) -> list[str]:
+    """What the applicant must do now, if anything."""
+    if view["final"]:
+        return []
+    steps = [t.label for t in item.transitions_from(view["state"]) if "applicant" in t.roles]
+    if not steps:
+        return []
+    advice = ["请您：" + "；".join(steps) + "。"]
+    last = view["timeline"][-1] if view["timeline"] else None
+    if last is not None:
+        transition = item.transitions.get(last["action"])
+        labels = {f.name: f.label for f in transition.fields} if transition else {}
+        advice += [f"{labels[k]}：{v}" for k, v in last["fields"].items() if k in labels]
+    return advice
+
+
+def _status_context(request: Request, view: dict[str, Any], code: str) -> dict[str, Any]:
+    rt = rt_of(request)
+    item = rt.item(view["item"], view["item_version"])
+    state = item.states[view["state"]]
+    rating = rating_of(rt, view["case_no"]) if view["final"] else None
+    return {
+        "view": view,
+        "item": item,
+        "state": state,
+        "code": code,
+        "timeline": explain_timeline(item, view["timeline"]),
+        "next_steps": next_steps(item, view),
+        "rating": rating,
+        "levels": LEVELS,
+        "rating_error": None,
+        "statutory_words": f"{view['statutory_limit']['days']}{UNIT_WORDS[view['statutory_limit']['unit']]}",
+        "promised_words": f"{view['promised_limit']['days']}{UNIT_WORDS[view['promised_limit']['unit']]}",
+    }
+
+
+def _not_found(request: Request, case_no: str, exc: GkflowError) -> Response:
+    return render(
+        request,
+        "status_form.html",
+        {"error": exc.message, "case_no": case_no, "status_code": exc.http_status},
+        status_code=exc.http_status,
+    )
+
+
+@router.get("/status/{case_no}", response_class=HTMLResponse)
+async def status_page(
+    request: Request, case_no: str, code: str = Query(default="", max_length=64)
+) -> Response:
+    # async for the same reason as the status API (gkflow.web.api.lookup): short reads, no hand-off.
+    try:
+        view = guarded_public_case(request, case_no, code)
+    except (NotFound, GkflowError) as exc:
+        if exc.http_status in (404, 429):
+            return _not_found(request, case_no, exc)
+        raise
+    context = _status_context(request, view, code)
+    context["rated_now"] = request.query_params.get("rated") == "1"
+    return render(request, "status.html", context)
+
+
+@router.post("/status/{case_no}/rating", response_class=HTMLResponse)
+async def rating_form(request: Request, case_no: str) -> Response:
+    rt = rt_of(request)
+    form = await read_form(request)
+    check_csrf(request, form, None)
+    code = form.get("code", "").strip()
+    client = client_key(request)
+    try:
+        check_lookup_allowed(rt, client)
+        try:
+            level = int(form.get("level", ""))
+        except ValueError:
+            level = 0
+        try:
+            rate_case(rt, case_no, code, level, form.get("comment"))
+        except NotFound:
+            record_lookup_failure(rt, client)
+            raise
+    except GkflowError as exc:
+        if exc.http_status in (404, 429):
+            return _not_found(request, case_no, exc)
+        view = guarded_public_case(request, case_no, code)
+        context = _status_context(request, view, code)
+        context.update(rated_now=False, rating_error=_zh_rating_error(exc))
+        return render(request, "status.html", context, status_code=exc.http_status)
+    return RedirectResponse(
+        f"/status/{quote(case_no, safe='')}?code={quote(code, safe='')}&rated=1", status_code=303
+    )
+
+
+def _zh_rating_error(exc: GkflowError) -> str:
+    if exc.code == "invalid_input":
+        return "请选择评价等级（非常满意至非常不满意），评价内容不超过500字。"
+    return exc.message

@@ -1,0 +1,350 @@
+"""Staff pages: login, the department worklist, the case page with its actions, window registration
+with the printed acknowledgement (受理回执), and the department's rectifications."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import segno
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
+
+from gkflow.auth import Account, Session, authenticate, close_session, open_session
+from gkflow.domain.cases import Actor
+from gkflow.domain.errors import Conflict, Forbidden, GkflowError, InvalidInput, NotFound
+from gkflow.domain.items import ItemVersion
+from gkflow.domain.masking import mask_name
+from gkflow.services.cases import Applicant, fire, submit_case
+from gkflow.services.ratings import close_rectification, rectifications
+from gkflow.services.views import show_case
+from gkflow.web.common import (
+    SESSION_COOKIE,
+    check_csrf,
+    check_lookup_allowed,
+    client_key,
+    may_see_case,
+    read_form,
+    record_lookup_failure,
+    render,
+    require_session,
+    rt_of,
+    set_cookie,
+)
+from gkflow.web.worklist import worklist, worklist_count
+
+router = APIRouter(prefix="/staff", include_in_schema=False)
+
+REGISTERING_ROLES = ("window_clerk", "dispatcher")
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/staff"
+
+
+# -- login ----------------------------------------------------------------------------------------
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = Query(default="/staff", max_length=500)) -> Response:  # noqa: A002
+    return render(request, "login.html", {"next": _safe_next(next), "error": None, "username": ""})
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(request: Request) -> Response:
+    rt = rt_of(request)
+    form = await read_form(request)
+    check_csrf(request, form, None)
+    username = form.get("username", "").strip()
+    target = _safe_next(form.get("next"))
+    key = "login:" + client_key(request)
+    try:
+        check_lookup_allowed(rt, key)
+    except GkflowError as exc:
+        return render(
+            request,
+            "login.html",
+            {"next": target, "error": exc.message, "username": username},
+            status_code=exc.http_status,
+        )
+    account = authenticate(rt, username, form.get("password", ""))
+    if account is None:
+        record_lookup_failure(rt, key)
+        return render(
+            request,
+            "login.html",
+            {"next": target, "error": "用户名或密码错误", "username": username},
+            status_code=401,
+        )
+    token, _session = open_session(rt, account)
+    response = RedirectResponse(target, status_code=303)
+    set_cookie(request, response, SESSION_COOKIE, token, max_age=8 * 3600)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    session = require_session(request)
+    form = await read_form(request)
+    check_csrf(request, form, session)
+    close_session(rt_of(request), session)
+    response = RedirectResponse("/staff/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+# -- worklist -------------------------------------------------------------------------------------
+
+
+@router.get("", response_class=HTMLResponse)
+def worklist_page(
+    request: Request,
+    item: str = Query(default="", max_length=100),
+    state: str = Query(default="", max_length=100),
+    sort: str = Query(default="due", pattern="^(due|received|case_no|state|item)$"),
+) -> Response:
+    session = require_session(request)
+    rt = rt_of(request)
+    account = session.account
+    entries = worklist(rt, account, item=item or None, state=state or None, sort=sort)
+    total = worklist_count(rt, account, item=item or None, state=state or None)
+    catalogue = rt.catalogue
+    items = [catalogue.latest(code) for code in catalogue.codes()]
+    if not account.is_admin:
+        items = [i for i in items if i.department == account.department]
+    states: list[tuple[str, str]] = []
+    for it in items if not item else [i for i in items if i.code == item]:
+        states += [
+            (s.name, s.label) for s in it.states.values() if not s.final and (s.name, s.label) not in states
+        ]
+    return render(
+        request,
+        "worklist.html",
+        {
+            "entries": entries,
+            "total": total,
+            "items": items,
+            "states": states,
+            "filter_item": item,
+            "filter_state": state,
+            "sort": sort,
+            "may_register": any(r in REGISTERING_ROLES for r in account.roles),
+        },
+        session=session,
+    )
+
+
+# -- case page and actions ------------------------------------------------------------------------
+
+
+def _case_context(request: Request, session: Session, case_no: str) -> dict[str, Any]:
+    rt = rt_of(request)
+    view = show_case(rt, case_no)
+    if not may_see_case(session.account, view["department"]):
+        raise Forbidden(f"办件 {case_no} 属于{view['department']}，您无权查看")
+    item = rt.item(view["item"], view["item_version"])
+    actions = []
+    for transition in item.transitions_from(view["state"]):
+        mine = [r for r in session.account.roles if r in transition.roles]
+        actions.append(
+            {
+                "t": transition,
+                "allowed": bool(mine) and not session.account.is_admin,
+                "roles": transition.roles,
+            }
+        )
+    labels = {t.name: {f.name: f.label for f in t.fields} for t in item.transitions.values()}
+    for entry in view["timeline"]:
+        entry["field_labels"] = labels.get(entry["action"], {})
+    return {
+        "view": view,
+        "item": item,
+        "actions": actions,
+        "message": None,
+        "message_kind": "ok",
+        "form_values": {},
+    }
+
+
+@router.get("/cases/{case_no}", response_class=HTMLResponse)
+def case_page(request: Request, case_no: str) -> Response:
+    session = require_session(request)
+    context = _case_context(request, session, case_no)
+    done = request.query_params.get("done")
+    if done:
+        transition = context["item"].transitions.get(done)
+        context["message"] = f"已办理：{transition.label if transition else done}"
+    return render(request, "case.html", context, session=session)
+
+
+@router.post("/cases/{case_no}/actions/{action}", response_class=HTMLResponse)
+async def case_action(request: Request, case_no: str, action: str) -> Response:
+    session = require_session(request)
+    rt = rt_of(request)
+    form = await read_form(request)
+    check_csrf(request, form, session)
+    account = session.account
+    context = _case_context(request, session, case_no)  # also checks the department may see it
+    transition = context["item"].transitions.get(action)
+    fields = {k[2:]: v for k, v in form.items() if k.startswith("f_")}
+    try:
+        expected = int(form.get("expected_version", ""))
+    except ValueError:
+        expected = None
+    try:
+        if account.is_admin:
+            raise Forbidden("管理员不能办理办件环节 (administrators monitor; staff act)")
+        fire(
+            rt,
+            case_no,
+            action,
+            account.actor_for(transition.roles if transition else ()),
+            fields=fields,
+            expected_version=expected,
+            comment=form.get("comment") or None,
+        )
+    except GkflowError as exc:
+        context = _case_context(request, session, case_no)
+        context.update(
+            message=_plain_failure(exc, context["view"]),
+            message_kind="alert",
+            form_values={"action": action, **fields},
+        )
+        return render(request, "case.html", context, status_code=exc.http_status, session=session)
+    return RedirectResponse(
+        f"/staff/cases/{quote(case_no, safe='')}?done={quote(action, safe='')}", status_code=303
+    )
+
+
+def _plain_failure(exc: GkflowError, view: dict[str, Any]) -> str:
+    if isinstance(exc, Conflict) or exc.code == "transition_not_allowed":
+        return (
+            f"操作未执行：他人已先行办理此件，办件现为“{view['state_label']}”（第{view['version']}版）。"
+            f"请查看下方最新办理记录后再操作。（{exc.message}）"
+        )
+    if isinstance(exc, InvalidInput):
+        return f"请补全必填项：{exc.message}"
+    if isinstance(exc, Forbidden):
+        return f"无权办理：{exc.message}"
+    return exc.message
+
+
+# -- window registration and the acknowledgement --------------------------------------------------
+
+
+def _registrable_items(rt: Any, account: Account) -> list[ItemVersion]:
+    catalogue = rt.catalogue
+    items = [catalogue.latest(code) for code in catalogue.codes()]
+    return [i for i in items if account.is_admin or i.department == account.department]
+
+
+def _require_registering(session: Session) -> None:
+    if not any(r in REGISTERING_ROLES for r in session.account.roles):
+        raise Forbidden("只有窗口工作人员可以登记收件 (only window staff register cases)")
+
+
+@router.get("/register", response_class=HTMLResponse)
+def register_form(request: Request, item: str = Query(default="", max_length=100)) -> Response:
+    session = require_session(request)
+    _require_registering(session)
+    rt = rt_of(request)
+    items = _registrable_items(rt, session.account)
+    chosen = next((i for i in items if i.code == item), None)
+    return render(
+        request,
+        "register.html",
+        {"items": items, "chosen": chosen, "error": None, "values": {}},
+        session=session,
+    )
+
+
+@router.post("/register", response_class=HTMLResponse)
+async def register(request: Request) -> Response:
+    session = require_session(request)
+    _require_registering(session)
+    rt = rt_of(request)
+    form = await read_form(request)
+    check_csrf(request, form, session)
+    items = _registrable_items(rt, session.account)
+    chosen = next((i for i in items if i.code == form.get("item")), None)
+    if chosen is None:
+        raise NotFound(f"事项 {form.get('item', '')} 不在本部门事项中")
+    fields = {k[2:]: v for k, v in form.items() if k.startswith("f_") and v.strip()}
+    account = session.account
+    role = next(r for r in account.roles if r in REGISTERING_ROLES)
+    try:
+        submitted = submit_case(
+            rt,
+            chosen.code,
+            Applicant(
+                form.get("name", ""),
+                form.get("phone") or None,
+                form.get("id_number") or None,
+                form.get("email") or None,
+            ),
+            intake_channel="window",
+            fields=fields,
+            actor=Actor(account.username, role, account.department),
+        )
+    except GkflowError as exc:
+        return render(
+            request,
+            "register.html",
+            {"items": items, "chosen": chosen, "error": exc.message, "values": form},
+            status_code=exc.http_status,
+            session=session,
+        )
+    view = show_case(rt, submitted.case_no)
+    base = rt.settings.public_base_url.rstrip("/")
+    status_url = f"{base}/status/{submitted.case_no}"
+    link = f"{status_url}?code={submitted.query_code}"
+    qr = Markup(segno.make(link, error="m").svg_inline(scale=4, title="办件查询二维码"))  # noqa: S704
+    received = [m.name for i, m in enumerate(chosen.materials) if form.get(f"material_{i}")]
+    return render(
+        request,
+        "acknowledgement.html",
+        {
+            "view": view,
+            "item": chosen,
+            "query_code": submitted.query_code,
+            "status_url": status_url,
+            "qr_svg": qr,
+            "applicant_name": mask_name(form.get("name", "")),
+            "received_materials": received,
+            "clerk": account.display_name,
+        },
+        session=session,
+    )
+
+
+# -- rectifications of the department -------------------------------------------------------------
+
+
+@router.get("/rectifications", response_class=HTMLResponse)
+def rectifications_page(request: Request) -> Response:
+    session = require_session(request)
+    rt = rt_of(request)
+    rows = rectifications(rt, status=None, limit=500)
+    if not session.account.is_admin:
+        rows = [r for r in rows if r["department"] == session.account.department]
+    return render(request, "rectifications.html", {"rows": rows}, session=session)
+
+
+@router.post("/rectifications/{rectification_id}/close")
+async def close_rectification_form(request: Request, rectification_id: int) -> Response:
+    session = require_session(request)
+    form = await read_form(request)
+    check_csrf(request, form, session)
+    account = session.account
+    close_rectification(
+        rt_of(request),
+        rectification_id,
+        user=account.username,
+        department=account.department,
+        is_admin=account.is_admin,
+        resolution=form.get("resolution", ""),
+    )
+    return RedirectResponse(_safe_next(form.get("next") or "/staff/rectifications"), status_code=303)

@@ -1,0 +1,94 @@
+"""The staff worklist: a department's open cases with deadline colours and days left."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from gkflow.auth import Account
+from gkflow.domain.calendar import DueDate
+from gkflow.domain.deadlines import days_left
+from gkflow.runtime import Runtime
+from gkflow.services.cases import cases_t, clocks_from_row
+from gkflow.services.views import live_warnings, local_iso
+
+SORTS = {
+    "due": (cases_t.c.promised_due.is_(None), cases_t.c.promised_due, cases_t.c.received_at),
+    "received": (cases_t.c.received_at,),
+    "case_no": (cases_t.c.case_no,),
+    "state": (cases_t.c.state, cases_t.c.promised_due),
+    "item": (cases_t.c.item_code, cases_t.c.promised_due),
+}
+
+
+def _open_cases(account: Account, item: str | None, state: str | None) -> list[Any]:
+    conditions = [cases_t.c.closed_at.is_(None)]
+    if not account.is_admin:
+        conditions.append(cases_t.c.department == (account.department or ""))
+    if item:
+        conditions.append(cases_t.c.item_code == item)
+    if state:
+        conditions.append(cases_t.c.state == state)
+    return conditions
+
+
+def worklist_count(
+    rt: Runtime, account: Account, *, item: str | None = None, state: str | None = None
+) -> int:
+    with rt.engine.connect() as conn:
+        return conn.execute(
+            select(func.count()).select_from(cases_t).where(*_open_cases(account, item, state))
+        ).scalar_one()
+
+
+def worklist(
+    rt: Runtime,
+    account: Account,
+    *,
+    item: str | None = None,
+    state: str | None = None,
+    sort: str = "due",
+    limit: int = 200,
+) -> list[dict[str, Any]]:
+    order = SORTS.get(sort, SORTS["due"])
+    with rt.engine.connect() as conn:
+        rows = (
+            conn.execute(
+                select(cases_t)
+                .where(*_open_cases(account, item, state))
+                .order_by(*order, cases_t.c.id)
+                .limit(limit)
+            )
+            .mappings()
+            .all()
+        )
+    today = rt.local_date(rt.now())
+    calendar = rt.calendar
+    entries = []
+    for raw in rows:
+        row = dict(raw)
+        definition = rt.item(row["item_code"], row["item_version"])
+        warnings = live_warnings(rt, row, today)
+        levels = {w["level"] for w in warnings}
+        due = DueDate(row["promised_due"], row["promised_due_provisional"]) if row["promised_due"] else None
+        left = days_left(clocks_from_row(definition, row).promised, due, today, calendar)
+        entries.append(
+            {
+                "case_no": row["case_no"],
+                "item": row["item_code"],
+                "item_name": definition.name,
+                "state": row["state"],
+                "state_label": definition.states[row["state"]].label,
+                "version": row["version"],
+                "department": row["department"],
+                "received_at": local_iso(rt, row["received_at"]),
+                "promised_due": row["promised_due"].isoformat() if row["promised_due"] else None,
+                "statutory_due": row["statutory_due"].isoformat() if row["statutory_due"] else None,
+                "clock": "running" if row["clock_running"] else "stopped",
+                "days_left": left,
+                "colour": "red" if "red" in levels else ("yellow" if "yellow" in levels else None),
+                "warnings": warnings,
+            }
+        )
+    return entries

@@ -1,0 +1,93 @@
+"""The deadline sweep raises each yellow and red warning exactly once, as history and a staff notice."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import datetime
+
+from sqlalchemy import select
+
+from gkflow.db.models import CaseWarningRow, OutboxRow
+from gkflow.domain.cases import Actor
+from gkflow.services.audit import verify_all
+from gkflow.services.cases import Applicant, fire, submit_case
+from gkflow.services.views import show_case
+from gkflow.sweep import sweep
+
+DEPARTMENT = "格尔木市人民政府办公室"
+
+
+def at(day: str) -> datetime:
+    return datetime.fromisoformat(f"{day}T09:00:00+08:00")
+
+
+def submitted(rt) -> str:
+    return submit_case(rt, "gov-info-request", Applicant("张三", "13912345678"), received_at=at("2026-03-02"),
+                       fields={"requested_information": "2025年预算"}).case_no
+
+
+def raised(rt, day: str) -> list[tuple[str, str, str]]:
+    return [(w.scope, w.level, w.limit) for w in sweep(rt, now=at(day))]
+
+
+def test_step_and_case_warnings_are_raised_once_each_in_order(rt):
+    case_no = submitted(rt)
+    assert raised(rt, "2026-03-09") == []
+    assert raised(rt, "2026-03-10") == [("step", "yellow", "received")]  # 6 of the 7 working days
+    assert raised(rt, "2026-03-10") == []
+    assert raised(rt, "2026-03-12") == [("step", "red", "received")]
+    assert raised(rt, "2026-03-18") == [("case", "yellow", "promised")]  # 12 of the 15 promised days
+    assert raised(rt, "2026-03-24") == [("case", "red", "promised")]
+    assert raised(rt, "2026-03-25") == [] and raised(rt, "2026-04-30") == []
+    view = show_case(rt, case_no)
+    warnings = [(t["action"], t["fields"]["scope"]) for t in view["timeline"]
+                if t["action"].startswith("warn")]
+    assert warnings == [("warning_yellow", "step"), ("warning_red", "step"), ("warning_yellow", "case"),
+                        ("warning_red", "case")]
+    assert view["version"] == 5
+    assert verify_all(rt).ok
+    with rt.engine.connect() as conn:
+        notices = conn.execute(select(OutboxRow.__table__).where(
+            OutboxRow.__table__.c.topic.in_(("warning_yellow", "warning_red")))).mappings().all()
+    assert len(notices) == 4
+    assert {(n["channel"], n["recipient"]) for n in notices} == {("sandbox", DEPARTMENT)}
+    assert json.loads(notices[-1]["payload"])["due_on"] == "2026-03-23"
+
+
+def test_a_stopped_clock_raises_no_case_warning_and_a_new_step_gets_its_own(rt):
+    case_no = submitted(rt)
+    fire(rt, case_no, "request_correction", Actor("li", "window_clerk", DEPARTMENT),
+         fields={"corrections": "写明文号", "correction_period": "15日"}, now=at("2026-03-03"))
+    assert raised(rt, "2026-04-30") == []  # awaiting correction: the clock is stopped
+    fire(rt, case_no, "submit_correction", Actor("li", "window_clerk", DEPARTMENT), now=at("2026-05-06"))
+    assert raised(rt, "2026-06-30") == [("case", "red", "promised")]
+
+
+def test_a_late_sweep_raises_red_without_a_stale_yellow_and_closed_cases_are_left_alone(rt):
+    late = submitted(rt)
+    closed = submitted(rt)
+    fire(rt, closed, "request_correction", Actor("li", "window_clerk", DEPARTMENT),
+         fields={"corrections": "x", "correction_period": "15日"}, now=at("2026-03-03"))
+    fire(rt, closed, "abandon", Actor("zhao", "handler", DEPARTMENT), fields={"reason": "逾期"},
+         now=at("2026-03-30"))
+    found = sweep(rt, now=at("2026-04-30"))
+    assert sorted((w.case_no, w.scope, w.level) for w in found) == [(late, "case", "red"),
+                                                                     (late, "step", "red")]
+
+
+def test_two_sweeps_at_once_raise_each_warning_once(sqlite_rt):
+    rt = sqlite_rt
+    for _ in range(3):
+        submitted(rt)
+    results: list[int] = []
+    threads = [threading.Thread(target=lambda: results.append(len(sweep(rt, now=at("2026-03-24")))))
+               for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(results) == 6  # 3 cases x (step red + case red), whoever raised them
+    with rt.engine.connect() as conn:
+        assert len(conn.execute(select(CaseWarningRow.__table__)).all()) == 6
+    assert verify_all(rt).ok

@@ -1,0 +1,168 @@
+"""Staff pages over HTTP: login, CSRF, worklist colours, case actions, conflicts, registration receipt."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from gkflow.web.common import SESSION_COOKIE
+from tests.web.conftest import GOV, csrf_of, login, submit_gov
+
+
+def test_pages_need_a_login_and_redirect_back_to_it(client):
+    response = client.get("/staff?item=x")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/staff/login?next=%2Fstaff%3Fitem%3Dx"
+
+
+def test_login_sets_an_http_only_same_site_cookie_and_logout_ends_the_session(client):
+    page = client.get("/staff/login")
+    response = client.post(
+        "/staff/login",
+        data={
+            "username": "clerk",
+            "password": "gkflow-demo",
+            "csrf_token": csrf_of(page.text),
+            "next": "/staff",
+        },
+    )
+    cookie = response.headers["set-cookie"]
+    assert SESSION_COOKIE in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
+    csrf = csrf_of(client.get("/staff").text)
+    assert client.post("/staff/logout", data={"csrf_token": csrf}).status_code == 303
+    assert client.get("/staff").status_code == 303
+
+
+def test_a_wrong_password_is_refused_and_repeated_failures_are_rate_limited(client):
+    for _ in range(10):
+        page = client.get("/staff/login")
+        response = client.post(
+            "/staff/login", data={"username": "clerk", "password": "guess", "csrf_token": csrf_of(page.text)}
+        )
+        assert response.status_code == 401 and "用户名或密码错误" in response.text
+    page = client.get("/staff/login")
+    response = client.post(
+        "/staff/login",
+        data={"username": "clerk", "password": "gkflow-demo", "csrf_token": csrf_of(page.text)},
+    )
+    assert response.status_code == 429
+
+
+def test_every_form_without_its_csrf_token_is_refused(client):
+    client.get("/staff/login")
+    response = client.post("/staff/login", data={"username": "clerk", "password": "gkflow-demo"})
+    assert response.status_code == 403 and "CSRF" in response.text
+    case = submit_gov(client)
+    login(client, "clerk")
+    response = client.post(
+        f"/staff/cases/{case['case_no']}/actions/accept",
+        data={"expected_version": "1", "csrf_token": "forged"},
+    )
+    assert response.status_code == 403
+    assert client.post("/staff/register", data={"item": GOV, "name": "x"}).status_code == 403
+    assert client.post("/staff/logout", data={}).status_code == 403
+    assert client.get(f"/api/staff/cases/{case['case_no']}").status_code == 401  # cookies don't open the API
+
+
+def test_the_worklist_shows_the_department_s_cases_with_deadline_colours(client, clock, bearer):
+    fresh = submit_gov(client)
+    client.post(f"/api/cases/{fresh['case_no']}/actions/accept", json={}, headers=bearer("clerk"))
+    clock.advance(timedelta(days=16))  # 2026-03-18: 12 of 15 working days used on the first case
+    newer = submit_gov(client)
+    login(client, "clerk")
+    page = client.get("/staff").text
+    row = re.search(rf'<tr class="(\w*)" data-case="{fresh["case_no"]}">', page)
+    assert row and row.group(1) == "yellow" and "黄牌" in page
+    assert re.search(rf'<tr class="" data-case="{newer["case_no"]}">', page)
+    clock.advance(timedelta(days=7))  # 2026-03-25: past the promised 2026-03-23
+    assert client.get("/staff").status_code == 303  # the 8-hour session has expired meanwhile
+    login(client, "clerk")
+    page = client.get("/staff?sort=received").text
+    assert re.search(rf'<tr class="red" data-case="{fresh["case_no"]}">', page)
+    assert "超期 2 天" in page
+    assert client.get("/staff?state=decided").text.count("data-case=") == 0
+
+
+def test_other_departments_do_not_see_the_case(client):
+    case = submit_gov(client)
+    login(client, "safety")
+    assert case["case_no"] not in client.get("/staff").text
+    assert client.get(f"/staff/cases/{case['case_no']}").status_code == 403
+
+
+def test_the_case_page_offers_one_form_per_allowed_action_and_fires_it(client):
+    case = submit_gov(client)
+    csrf = login(client, "clerk")
+    page = client.get(f"/staff/cases/{case['case_no']}").text
+    assert set(re.findall(r'data-action="(\w+)"', page)) == {"accept", "request_correction"}
+    assert "政府信息公开申请表" in page  # the materials checklist
+    response = client.post(
+        f"/staff/cases/{case['case_no']}/actions/accept", data={"csrf_token": csrf, "expected_version": "1"}
+    )
+    assert response.status_code == 303
+    page = client.get(response.headers["location"]).text
+    assert "已办理：受理" in page and "审查办理中" in page
+
+
+def test_a_conflict_is_shown_plainly_when_someone_else_acted_first(client):
+    case = submit_gov(client)
+    csrf = login(client, "clerk")
+    client.post(
+        f"/staff/cases/{case['case_no']}/actions/accept", data={"csrf_token": csrf, "expected_version": "1"}
+    )
+    response = client.post(
+        f"/staff/cases/{case['case_no']}/actions/request_correction",
+        data={
+            "csrf_token": csrf,
+            "expected_version": "1",
+            "f_corrections": "补身份证",
+            "f_correction_period": "5日",
+        },
+    )
+    assert response.status_code == 409
+    assert "他人已先行办理此件" in response.text and "审查办理中" in response.text
+
+
+def test_a_missing_field_is_named_and_the_typed_values_are_kept(client):
+    case = submit_gov(client)
+    csrf = login(client, "clerk")
+    response = client.post(
+        f"/staff/cases/{case['case_no']}/actions/request_correction",
+        data={"csrf_token": csrf, "expected_version": "1", "f_corrections": "补身份证"},
+    )
+    assert response.status_code == 422
+    assert "correction_period" in response.text and 'value="补身份证"' in response.text
+
+
+def test_window_registration_prints_a_receipt_with_the_query_code_and_a_qr_code(client):
+    csrf = login(client, "clerk")
+    form = client.get(f"/staff/register?item={GOV}").text
+    assert 'name="f_requested_information"' in form
+    response = client.post(
+        "/staff/register",
+        data={
+            "csrf_token": csrf,
+            "item": GOV,
+            "name": "王小明",
+            "phone": "13800001111",
+            "f_requested_information": "2025年决算",
+            "material_0": "1",
+        },
+    )
+    assert response.status_code == 200
+    page = response.text
+    case_no = re.search(r'id="case-no">([^<]+)<', page).group(1)
+    code = re.search(r'id="query-code">([^<]+)<', page).group(1)
+    assert "受理回执" in page and "<svg" in page and "王**" in page and "政府信息公开申请表" in page
+    assert client.get(f"/api/cases/{case_no}", params={"code": code}).json()["state"] == "received"
+
+
+def test_registration_errors_name_the_missing_field(client):
+    csrf = login(client, "clerk")
+    response = client.post("/staff/register", data={"csrf_token": csrf, "item": GOV, "name": "王小明"})
+    assert response.status_code == 422 and "requested_information" in response.text
+
+
+def test_only_window_staff_register_cases(client):
+    login(client, "admin")
+    assert client.get("/staff/register").status_code == 403
