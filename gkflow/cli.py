@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from gkflow.domain.errors import GkflowError, InvalidConfig, InvalidInput
 
@@ -45,7 +46,10 @@ def handles_errors(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return func(*args, **kwargs)
+            try:
+                return func(*args, **kwargs)
+            except (OperationalError, ProgrammingError) as exc:
+                raise _database_error(exc) from exc
         except GkflowError as exc:
             if kwargs.get("json_"):
                 typer.echo(json.dumps(exc.to_dict(), ensure_ascii=False, default=str))
@@ -54,6 +58,14 @@ def handles_errors(func: F) -> F:
             raise typer.Exit(code=1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _database_error(exc: Exception) -> GkflowError:
+    """A missing table means `gkflow init` was not run; anything else is reported as it is."""
+    text = str(getattr(exc, "orig", exc))
+    if "no such table" in text or ("relation" in text and "does not exist" in text):
+        return InvalidConfig(f"the database is not initialised ({text.splitlines()[0]}): run `gkflow init`")
+    return InvalidConfig(f"database error: {text.splitlines()[0] if text else type(exc).__name__}")
 
 
 def runtime():  # type: ignore[no-untyped-def]

@@ -130,6 +130,19 @@ def sweep(rt: Runtime, *, now: datetime | None = None) -> list[RaisedWarning]:
     return results
 
 
+def _days_left(rt: Runtime, item: Any, need: _Needed, today: date) -> int:
+    """Counting days to the due date in the limit's own unit; negative once overdue."""
+    if need.scope == "step":
+        step_limit = item.states[need.limit].step_limit
+        unit = step_limit.unit if step_limit else item.promised_limit.unit
+    else:
+        unit = getattr(item, f"{need.limit}_limit").unit
+    calendar = rt.calendar
+    if today <= need.due_on:
+        return days_between(calendar, unit, today, need.due_on)[0]
+    return -days_between(calendar, unit, need.due_on, today)[0]
+
+
 def _insert_warning(conn: Connection, values: dict[str, Any]) -> bool:
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
@@ -176,7 +189,8 @@ def _raise(rt: Runtime, need: _Needed, now: datetime) -> RaisedWarning | None:
         ))
         context = notice_context(rt, item, row, action_label=LEVEL_LABELS[need.level], state=row["state"],
                                  at=now, comment=comment, fields=fields)
-        context.update(level=need.level, scope=need.scope, limit=need.limit, due_on=need.due_on.isoformat())
+        context.update(level=need.level, scope=need.scope, limit=need.limit, due_on=need.due_on.isoformat(),
+                       days_left=_days_left(rt, item, need, rt.local_date(now)))
         conn.execute(outbox_t.insert().values(
             created_at=now, case_id=row["id"], case_no=row["case_no"], event_seq=seq, kind="notice",
             topic=topic, channel=staff.channel, recipient=staff.recipient(row["department"]),

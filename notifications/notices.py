@@ -53,7 +53,7 @@ PUBLICATION_KEYS: tuple[str, ...] = (
 # Keys of context["fields"] a notice cannot do without.
 REQUIRED_FIELDS: Mapping[str, tuple[str, ...]] = {
     "correction_requested": ("corrections",),
-    "decided": ("outcome",),
+    # `decided` shows fields.outcome when the step collects one, else the step's own label.
     "extended": ("reason", "extend_days"),
 }
 

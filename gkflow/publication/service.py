@@ -90,7 +90,7 @@ def publish_period(
              receipts: dict[str, Any] | None = None) -> Outcome:
         payload = {"task": task, "title": task_config.title, "subject": subject, "period": period.label,
                    "department": task_config.department, "formed_on": period.last_day.isoformat(),
-                   "due_on": due.date.isoformat(),
+                   "due_on": due.date.isoformat(), "published_at": None,
                    "occurred_at": rt.now().astimezone(rt.settings.tz).strftime("%Y-%m-%d %H:%M")}
         outcome.version = ledger.record_failed(
             rt, values, reasons, channel=config.staff.channel,

@@ -27,7 +27,7 @@ MAX_ATTEMPTS = 5
 
 
 def due_milestones(rt: Runtime) -> int:
-    return outbox.due_count(rt, kind="trigger")
+    return outbox.due_count(rt, kind="trigger", topics=[MILESTONE_TOPIC])
 
 
 def milestone_rows(rt: Runtime, payload: dict[str, Any]) -> tuple[str, str, list[dict[str, str]]]:

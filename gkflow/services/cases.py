@@ -31,7 +31,7 @@ from gkflow.domain.cases import (
 from gkflow.domain.deadlines import LimitClock
 from gkflow.domain.errors import Conflict, InvalidInput, NotFound
 from gkflow.domain.events import GENESIS_HASH, event_hash
-from gkflow.domain.items import ItemVersion, Limit
+from gkflow.domain.items import ClockEffect, ItemVersion, Limit, Transition
 from gkflow.domain.masking import mask_name
 from gkflow.runtime import Runtime
 
@@ -152,6 +152,14 @@ def notice_recipients(item: ItemVersion, case: Mapping[str, Any]) -> list[tuple[
         "sandbox": "sandbox",
     }
     return [(ch, contacts[ch]) for ch in item.notice_channels if contacts.get(ch)]
+
+
+def notice_fields(transition: Transition, values: Mapping[str, str]) -> dict[str, str]:
+    """The step's form fields, plus what the notice needs from the step itself (the extension)."""
+    fields = dict(values)
+    if transition.clock is ClockEffect.EXTEND and transition.extend_days:
+        fields["extend_days"] = str(transition.extend_days)
+    return fields
 
 
 def outbox_rows(
@@ -369,7 +377,7 @@ def fire(
             case_after = {**row, **changes}
             context = notice_context(
                 rt, item, case_after, action_label=transition.label, state=plan.to_state, at=at,
-                comment=comment, fields=values,
+                comment=comment, fields=notice_fields(transition, values),
             )
             db.executemany(INSERT_OUTBOX, outbox_rows(
                 item, case_after, row["id"], seq, transition.notices, transition.triggers, context, at,

@@ -104,3 +104,12 @@ def test_calendar_add_days_marks_years_without_an_official_schedule_as_provision
         "date": "2025-10-09", "provisional": False}
     early = gk("calendar", "add-days", "1999-01-01", "3", "--json", ok=False)
     assert js(early)["error"]["code"] == "calendar_unknown_year"
+
+
+def test_a_command_before_init_says_to_run_init(tmp_path):
+    env = {**os.environ, "GKFLOW_VAR_DIR": str(tmp_path / "var"), "GKFLOW_CONFIG_DIR": str(ROOT / "config")}
+    proc = subprocess.run([*GKFLOW, "case", "show", "GK20260302-ABCDEF", "--json"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert json.loads(proc.stdout)["error"]["code"] == "invalid_config"
+    assert "gkflow init" in json.loads(proc.stdout)["error"]["message"]

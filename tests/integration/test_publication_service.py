@@ -88,6 +88,10 @@ def test_invalid_data_publishes_nothing_records_the_reasons_and_tells_the_depart
     [notice] = outbox(pub_rt, "publication_failed")
     assert notice["recipient"] == "格尔木市财政局" and notice["channel"] == "sandbox"
     assert json.loads(notice["payload"])["reasons"] == outcome.reasons
+    from notifications.render import render
+
+    rendered = render("publication_failed", "sandbox", json.loads(notice["payload"]))
+    assert "2026-10" in rendered.text
 
 
 def test_a_rerun_with_the_same_data_changes_nothing_and_a_correction_becomes_version_two(pub_rt, tmp_path):

@@ -53,6 +53,13 @@ def test_step_and_case_warnings_are_raised_once_each_in_order(rt):
     assert len(notices) == 4
     assert {(n["channel"], n["recipient"]) for n in notices} == {("sandbox", DEPARTMENT)}
     assert json.loads(notices[-1]["payload"])["due_on"] == "2026-03-23"
+    # The staff notices render as they will be dispatched (days left counted to the due date).
+    from notifications.render import render
+
+    payloads = [json.loads(n["payload"]) for n in notices]
+    assert [p["days_left"] for p in payloads] == [1, -1, 3, -1]
+    for notice, payload in zip(notices, payloads, strict=True):
+        assert render(notice["topic"], "sandbox", payload).text.strip()
 
 
 def test_a_stopped_clock_raises_no_case_warning_and_a_new_step_gets_its_own(rt):
