@@ -19,17 +19,18 @@ from sqlalchemy import and_, bindparam, func, or_, select, update
 from gkflow.db.models import OutboxRow
 from gkflow.runtime import Runtime
 from gkflow.services.cases import write_connection
+from notifications.policy import Status
 
 outbox_t = OutboxRow.__table__
 
-# The status vocabulary of the outbox (kept in step with notifications.policy).
-CREATED = "created"
-SENDING = "sending"
-DELIVERED = "delivered"
-TEMPORARY_FAILURE = "temporary-failure"
-PERMANENT_FAILURE = "permanent-failure"
-TECHNICAL_FAILURE = "technical-failure"
-DEAD = "dead"
+# The status vocabulary lives in one place, notifications.policy.Status; plain strings here for SQL.
+CREATED = Status.CREATED.value
+SENDING = Status.SENDING.value
+DELIVERED = Status.DELIVERED.value
+TEMPORARY_FAILURE = Status.TEMPORARY_FAILURE.value
+PERMANENT_FAILURE = Status.PERMANENT_FAILURE.value
+TECHNICAL_FAILURE = Status.TECHNICAL_FAILURE.value
+DEAD = Status.DEAD.value
 # Rows in these states are waiting for (another) attempt.
 PENDING = (CREATED, TEMPORARY_FAILURE)
 # Rows in these states are finished.
