@@ -7,6 +7,7 @@ batches, one Prefect task per batch; messages are never tasks of their own.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from prefect import flow, task
@@ -38,13 +39,16 @@ def dispatch_batch_task(worker: str, limit: int) -> dict[str, Any]:
 
 
 @flow(name="dispatch-outbox")
-def dispatch_outbox(limit: int = 100, max_batches: int = 50) -> dict[str, Any]:
-    """Deliver due notices batch by batch until a batch comes back short or ``max_batches`` ran."""
+async def dispatch_outbox(limit: int = 100, max_batches: int = 50) -> dict[str, Any]:
+    """Deliver due notices batch by batch until a batch comes back short or ``max_batches`` ran.
+
+    Async so that a run costs ≈ 0.3 s of Prefect overhead with heartbeats on, not ≥ 1.15 s
+    (PREFECT.md); the blocking batch work runs in a thread."""
     worker = default_worker()
     total: dict[str, Any] = {"batches": 0, "claimed": 0, "delivered": 0, "accepted": 0, "held": 0,
                              "retrying": 0, "failed": 0, "dead": 0, "lost": 0, "errors": []}
     for _ in range(max_batches):
-        report = dispatch_batch_task(worker, limit)
+        report = await asyncio.to_thread(dispatch_batch_task, worker, limit)
         for key in total:
             total[key] = (total[key] + report[key])[:20] if key == "errors" else total[key] + report[key]
         if report["claimed"] < limit:
@@ -57,7 +61,7 @@ def poll_and_dispatch(limit: int = 100, max_batches: int = 50) -> int:
     Returns how many rows the run claimed (0 without a run)."""
     if Dispatcher(current_runtime(), channels_config()).due() == 0:
         return 0
-    return int(dispatch_outbox(limit=limit, max_batches=max_batches)["claimed"])
+    return int(asyncio.run(dispatch_outbox(limit=limit, max_batches=max_batches))["claimed"])
 
 
 __all__ = ["dispatch_outbox", "poll_and_dispatch", "use_channels_config"]
