@@ -174,7 +174,7 @@ def staff_worklist(
 def staff_case(request: Request, case_no: str) -> dict[str, Any]:
     account = api_account(request)
     view = show_case(rt_of(request), case_no)
-    if not may_see_case(account, view["department"]):
+    if not may_see_case(account, view["department"], view["assigned_department"]):
         raise Forbidden(f"case {case_no} belongs to {view['department']}")
     return view
 

@@ -191,8 +191,11 @@ def api_account(request: Request) -> Account:
     return account
 
 
-def may_see_case(account: Account, department: str) -> bool:
-    return account.is_admin or (account.department is not None and account.department == department)
+def may_see_case(account: Account, department: str, assigned_department: str | None = None) -> bool:
+    """Administrators see every case; staff those of their department or assigned to it (承办)."""
+    return account.is_admin or (
+        account.department is not None and account.department in (department, assigned_department)
+    )
 
 
 # -- public look-up rate limit ----------------------------------------------------------------

@@ -143,7 +143,7 @@ def worklist_page(
 def _case_context(request: Request, session: Session, case_no: str) -> dict[str, Any]:
     rt = rt_of(request)
     view = show_case(rt, case_no)
-    if not may_see_case(session.account, view["department"]):
+    if not may_see_case(session.account, view["department"], view["assigned_department"]):
         raise Forbidden(f"办件 {case_no} 属于{view['department']}，您无权查看")
     item = rt.item(view["item"], view["item_version"])
     actions = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from gkflow.auth import Account
 from gkflow.domain.calendar import DueDate
@@ -25,7 +25,8 @@ SORTS = {
 def _open_cases(account: Account, item: str | None, state: str | None) -> list[Any]:
     conditions = [cases_t.c.closed_at.is_(None)]
     if not account.is_admin:
-        conditions.append(cases_t.c.department == (account.department or ""))
+        mine = account.department or ""
+        conditions.append(or_(cases_t.c.department == mine, cases_t.c.assigned_department == mine))
     if item:
         conditions.append(cases_t.c.item_code == item)
     if state:

@@ -112,3 +112,20 @@ def test_the_worklist_api_lists_only_the_department_s_open_cases(client, bearer)
     assert [r["case_no"] for r in rows] == [mine["case_no"]]
     assert rows[0]["department"] == GOV_DEPT and rows[0]["days_left"] == 15
     assert client.get("/api/staff/cases", headers=bearer("safety")).json() == []
+
+
+def test_a_work_order_dispatched_to_another_department_reaches_its_worklist_and_may_be_handled(
+        client, bearer):
+    created = client.post("/api/cases", json={"item": "hotline-complaint", "name": "赵六",
+                                              "phone": "13600003333", "fields": {"content": "烟花摊点占道"}})
+    assert created.status_code == 201, created.text
+    case_no = created.json()["case_no"]
+    assert client.get(f"/api/staff/cases/{case_no}", headers=bearer("safety")).status_code == 403
+    dispatched = _act(client, case_no, "dispatch", bearer("dispatcher"),
+                      fields={"assignee": "格尔木市应急管理局"})
+    assert dispatched.status_code == 200, dispatched.text
+    listed = client.get("/api/staff/cases", headers=bearer("safety")).json()
+    assert case_no in [row["case_no"] for row in listed]
+    assert client.get(f"/api/staff/cases/{case_no}", headers=bearer("safety")).status_code == 200
+    assert _act(client, case_no, "sign", bearer("safety")).status_code == 200
+    assert _act(client, case_no, "sign", bearer("clerk")).status_code == 409  # already signed
