@@ -36,7 +36,7 @@ from gkflow.domain.errors import InvalidConfig
 from gkflow.outbox import OutboxMessage, Outcome
 from gkflow.runtime import Runtime
 from gkflow.settings import Settings
-from notifications.channels import Channel, SandboxChannel, build_channel
+from notifications.channels import Channel, SandboxChannel, build_channel, parse_flag
 from notifications.errors import DeliveryError, RenderError, TechnicalFailure, TemporaryFailure
 from notifications.masking import mask_recipient, redact
 from notifications.message import RenderedMessage
@@ -143,14 +143,10 @@ def _environment() -> dict[str, str]:
 
 
 def _flag(value: Any, where: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off", ""):
-        return False
-    raise InvalidConfig(f"{where} must be true or false, got {value!r}")
+    try:
+        return parse_flag(value)
+    except ValueError:
+        raise InvalidConfig(f"{where} must be true or false, got {value!r}") from None
 
 
 def _section(raw: Any, where: str, allowed: tuple[str, ...]) -> dict[str, Any]:

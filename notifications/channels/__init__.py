@@ -32,6 +32,18 @@ __all__ = [
 ]
 
 
+
+def parse_flag(value: Any) -> bool:
+    """A boolean as YAML or an environment variable spells it; ValueError for anything else."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
 class _Config:
     """Typed reads from a plain mapping; every problem names the channel and the key."""
 
@@ -67,15 +79,10 @@ class _Config:
             raise self._fail(key, "must be an integer") from None
 
     def flag(self, key: str, default: bool = False) -> bool:
-        value = self.values.get(key, default)
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in ("1", "true", "yes", "on"):
-            return True
-        if text in ("0", "false", "no", "off", ""):
-            return False
-        raise self._fail(key, "must be true or false")
+        try:
+            return parse_flag(self.values.get(key, default))
+        except ValueError:
+            raise self._fail(key, "must be true or false") from None
 
     def timeout(self, key: str = "timeout") -> Any:
         value = self.values.get(key)

@@ -27,6 +27,16 @@ years:
 """
 
 
+def with_official_2027(rt: Runtime, tmp_path) -> Runtime:
+    """The same database, seen with a config whose calendar.yaml has the 2027 schedule added."""
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, config)
+    text = (config / "calendar.yaml").read_text(encoding="utf-8").replace("years: {}", OFFICIAL_2027)
+    (config / "calendar.yaml").write_text(text, encoding="utf-8")
+    return Runtime(Settings(var_dir=tmp_path / "var", database_url=rt.settings.db_url, config_dir=config),
+                   rt.clock, engine_override=rt.engine)
+
+
 def test_december_case_is_registered_with_a_provisional_due_date_then_recomputed(rt, tmp_path):
     s = submit_case(rt, "gov-info-request", Applicant("李四", "13800001111"),
                     received_at=datetime.fromisoformat("2026-12-15T10:00:00+08:00"),
@@ -39,12 +49,7 @@ def test_december_case_is_registered_with_a_provisional_due_date_then_recomputed
     # Nothing changes while the calendar is the same.
     assert recompute_provisional(rt) == []
 
-    config = tmp_path / "config"
-    shutil.copytree(CONFIG_DIR, config)
-    text = (config / "calendar.yaml").read_text(encoding="utf-8").replace("years: {}", OFFICIAL_2027)
-    (config / "calendar.yaml").write_text(text, encoding="utf-8")
-    official = Runtime(Settings(var_dir=tmp_path / "var", database_url=rt.settings.db_url,
-                                config_dir=config), rt.clock, engine_override=rt.engine)
+    official = with_official_2027(rt, tmp_path)
     assert official.calendar.is_official(2027)
 
     changed = recompute_provisional(official)
@@ -64,12 +69,7 @@ def test_a_moved_due_date_notifies_the_applicant(rt, tmp_path):
                     fields={"requested_information": "2026年决算"})
     before = show_case(rt, s.case_no)
     assert before["statutory_due_provisional"] is True
-    config = tmp_path / "config"
-    shutil.copytree(CONFIG_DIR, config)
-    text = (config / "calendar.yaml").read_text(encoding="utf-8").replace("years: {}", OFFICIAL_2027)
-    (config / "calendar.yaml").write_text(text, encoding="utf-8")
-    official = Runtime(Settings(var_dir=tmp_path / "var", database_url=rt.settings.db_url,
-                                config_dir=config), rt.clock, engine_override=rt.engine)
+    official = with_official_2027(rt, tmp_path)
     changed = recompute_provisional(official)
     assert changed[0]["moved"] is True
     after = show_case(official, s.case_no)
