@@ -32,6 +32,17 @@ from gkflow.scheduling.config import (
 )
 
 log = logging.getLogger("gkflow.scheduler")
+
+
+class _SkipWhileRunningFilter(logging.Filter):
+    """A short-interval poll still busy when its next turn comes is normal, not worth a warning
+    every two seconds (the turn is skipped: max_instances=1, coalesce=True)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances reached" not in record.getMessage()
+
+
+logging.getLogger("apscheduler.scheduler").addFilter(_SkipWhileRunningFilter())
 JOBSTORE_TABLE = "scheduler_jobs"
 # While the scheduler runs, a job late by less than this still runs (a busy pool, a suspend).
 GRACE = {LateRuns.BACKFILL: 3600, LateRuns.RUN_ONCE: 3600, LateRuns.SKIP: 60}
@@ -107,13 +118,14 @@ def execute_catch_up(plans: list[CatchUp], run_period: RunPeriod) -> None:
 
 class EmbeddedScheduler:
     def __init__(self, rt: Runtime, schedules: Schedules | None = None,
-                 run_period: RunPeriod | None = None) -> None:
+                 run_period: RunPeriod | None = None, *, warm_prefect: bool = False) -> None:
         from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
         from apscheduler.schedulers.background import BackgroundScheduler
 
         self.rt = rt
         self.schedules = schedules or load_schedules(rt.settings.config_dir)
         self._run_period = run_period
+        self.warm_prefect = warm_prefect
         self.scheduler = BackgroundScheduler(
             jobstores={"default": SQLAlchemyJobStore(engine=rt.engine, tablename=JOBSTORE_TABLE)},
             timezone=self.schedules.timezone,
@@ -150,6 +162,8 @@ class EmbeddedScheduler:
                 misfire_grace_time=max(job.interval_seconds, 5),
             )
         self.scheduler.start()
+        if self.warm_prefect:
+            threading.Thread(target=warm_up_prefect, name="gkflow-prefect-warm-up", daemon=True).start()
         if background_catch_up:
             self._catch_up_thread = threading.Thread(
                 target=execute_catch_up, args=(self.catch_up_plans, self.run_period),
@@ -172,6 +186,18 @@ class EmbeddedScheduler:
             self.scheduler.shutdown(wait=True)
         if self._catch_up_thread is not None:
             self._catch_up_thread.join(timeout=1)
+
+
+def warm_up_prefect() -> None:
+    """Start Prefect's local API now (≈ 10–25 s, PREFECT.md) instead of on the first notice's flow
+    run, so the first applicant notice after `gkflow serve` leaves within seconds too."""
+    try:
+        from prefect.client.orchestration import get_client
+
+        with get_client(sync_client=True) as client:
+            client.api_healthcheck()
+    except Exception:  # noqa: BLE001 - the first flow run will try again and report properly
+        log.warning("could not start Prefect's local API ahead of time", exc_info=True)
 
 
 def _importable(ref: str) -> bool:

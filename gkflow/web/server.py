@@ -21,7 +21,7 @@ def run_server(host: str, port: int, with_scheduler: bool) -> None:
         configure_prefect_env(rt.settings.var_dir)  # before the scheduler's flows import prefect
         from gkflow.scheduling.embedded import EmbeddedScheduler
 
-        scheduler = EmbeddedScheduler(rt)
+        scheduler = EmbeddedScheduler(rt, warm_prefect=True)
         scheduler.start()
     try:
         uvicorn.run(app, host=host, port=port, log_level="info")

@@ -90,3 +90,16 @@ def test_the_shipped_schedules_load_and_name_maintenance_jobs_by_reference(sqlit
         assert fiscal.next_run_time.astimezone(TZ).strftime("%d %H:%M") == "05 09:00"
     finally:
         scheduler.shutdown()
+
+
+def test_a_poll_skipped_while_the_previous_one_runs_is_not_logged_as_a_warning(caplog):
+    import logging
+
+    import gkflow.scheduling.embedded  # noqa: F401 - installs the filter
+
+    logger = logging.getLogger("apscheduler.scheduler")
+    with caplog.at_level(logging.WARNING, logger="apscheduler.scheduler"):
+        logger.warning('Execution of job "%s" skipped: maximum number of running instances reached (%d)',
+                       "poll_and_dispatch", 1)
+        logger.warning("Run time of job %s was missed by %s", "sweep", "0:10:00")
+    assert [r.getMessage() for r in caplog.records] == ["Run time of job sweep was missed by 0:10:00"]
