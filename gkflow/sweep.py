@@ -19,12 +19,11 @@ from gkflow.domain.calendar import DueDate
 from gkflow.domain.cases import Actor
 from gkflow.domain.deadlines import WarningLevel, days_between, warning_level
 from gkflow.domain.errors import Conflict
-from gkflow.domain.events import event_hash
 from gkflow.runtime import Runtime
 from gkflow.services.cases import (
+    append_event,
     cases_t,
     clocks_from_row,
-    events_t,
     notice_context,
     outbox_t,
     write_connection,
@@ -172,21 +171,7 @@ def _raise(rt: Runtime, need: _Needed, now: datetime) -> RaisedWarning | None:
         comment = f"{LEVEL_LABELS[need.level]}：{what}{verb}（{need.due_on.isoformat()}）"
         fields = {"scope": need.scope, "level": need.level, "limit": need.limit,
                   "due_on": need.due_on.isoformat()}
-        seq = row["last_seq"] + 1
-        new_hash = event_hash(row["last_hash"], row["case_no"], seq, topic, row["state"], row["state"],
-                              SYSTEM.user, SYSTEM.role, now, comment, fields)
-        updated = conn.execute(
-            cases_t.update().where(cases_t.c.id == row["id"], cases_t.c.version == row["version"])
-            .values(version=row["version"] + 1, last_seq=seq, last_hash=new_hash, updated_at=now)
-        ).rowcount
-        if updated != 1:
-            raise Conflict(f"case {row['case_no']} changed during the sweep")
-        conn.execute(events_t.insert().values(
-            case_id=row["id"], seq=seq, action=topic, from_state=row["state"], to_state=row["state"],
-            actor=SYSTEM.user, role=SYSTEM.role, at=now, comment=comment,
-            fields=json.dumps(fields, ensure_ascii=False, sort_keys=True),
-            prev_hash=row["last_hash"], hash=new_hash,
-        ))
+        seq = append_event(conn, row, topic, SYSTEM, now, comment, fields)
         context = notice_context(rt, item, row, action_label=LEVEL_LABELS[need.level], state=row["state"],
                                  at=now, comment=comment, fields=fields)
         context.update(level=need.level, scope=need.scope, limit=need.limit, due_on=need.due_on.isoformat(),

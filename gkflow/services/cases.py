@@ -187,6 +187,32 @@ def outbox_rows(
     return rows
 
 
+def append_event(
+    conn: Connection, row: Mapping[str, Any], action: str, actor: Actor, at: datetime,
+    comment: str | None, fields: Mapping[str, str], **case_changes: Any,
+) -> int:
+    """Append an event that does not move the case (a warning, a rating, a recomputed due date) to
+    its hash chain, bumping the case's version in the same transaction; returns the event's seq.
+    ``row`` is the case row as read in this transaction; a concurrent change is a Conflict."""
+    seq = row["last_seq"] + 1
+    new_hash = event_hash(row["last_hash"], row["case_no"], seq, action, row["state"], row["state"],
+                          actor.user, actor.role, at, comment, fields)
+    updated = conn.execute(
+        cases_t.update().where(cases_t.c.id == row["id"], cases_t.c.version == row["version"])
+        .values(**case_changes, version=row["version"] + 1, last_seq=seq, last_hash=new_hash,
+                updated_at=at)
+    ).rowcount
+    if updated != 1:
+        raise Conflict(f"case {row['case_no']} changed meanwhile; try again")
+    conn.execute(events_t.insert().values(
+        case_id=row["id"], seq=seq, action=action, from_state=row["state"], to_state=row["state"],
+        actor=actor.user, role=actor.role, at=at, comment=comment,
+        fields=json.dumps(dict(fields), ensure_ascii=False, sort_keys=True),
+        prev_hash=row["last_hash"], hash=new_hash,
+    ))
+    return seq
+
+
 def write_connection(rt: Runtime) -> Connection:
     return rt.engine.connect().execution_options(**{WRITE_OPTION: True})
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from datetime import date
@@ -13,10 +12,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from gkflow.db.web_models import RatingRow, RectificationRow
+from gkflow.domain.cases import Actor
 from gkflow.domain.errors import Conflict, Forbidden, InvalidConfig, InvalidInput, NotFound
-from gkflow.domain.events import event_hash
 from gkflow.runtime import Runtime
-from gkflow.services.cases import cases_t, events_t, query_code_matches, write_connection
+from gkflow.services.cases import append_event, cases_t, query_code_matches, write_connection
 from gkflow.services.views import PUBLIC_NOT_FOUND
 
 ratings_t = RatingRow.__table__
@@ -96,44 +95,8 @@ def rate_case(rt: Runtime, case_no: str, query_code: str, level: int, comment: s
             ).scalar_one()
         except IntegrityError:
             raise Conflict("该办件已评价，每件只能评价一次 (this case has been rated already)") from None
-        seq = row["last_seq"] + 1
         fields = {"level": str(level), "label": LEVELS[level]}
-        new_hash = event_hash(
-            row["last_hash"],
-            case_no,
-            seq,
-            RATED_ACTION,
-            row["state"],
-            row["state"],
-            "applicant",
-            "applicant",
-            now,
-            comment,
-            fields,
-        )
-        updated = conn.execute(
-            cases_t.update()
-            .where(cases_t.c.id == row["id"], cases_t.c.version == row["version"])
-            .values(version=row["version"] + 1, last_seq=seq, last_hash=new_hash, updated_at=now)
-        ).rowcount
-        if updated != 1:
-            raise Conflict("the case changed while the rating was saved; try again")
-        conn.execute(
-            events_t.insert().values(
-                case_id=row["id"],
-                seq=seq,
-                action=RATED_ACTION,
-                from_state=row["state"],
-                to_state=row["state"],
-                actor="applicant",
-                role="applicant",
-                at=now,
-                comment=comment,
-                fields=json.dumps(fields, ensure_ascii=False, sort_keys=True),
-                prev_hash=row["last_hash"],
-                hash=new_hash,
-            )
-        )
+        append_event(conn, row, RATED_ACTION, Actor("applicant", "applicant"), now, comment, fields)
         if bad and due is not None:
             conn.execute(
                 rectifications_t.insert().values(
