@@ -51,7 +51,7 @@ def live_config(rt: Runtime, httpserver: HTTPServer, **changes: Any) -> Channels
         inbox_dir=rt.settings.var_dir / "inbox", sandbox_all=False,
         live={
             "sms": {"gateway_url": httpserver.url_for("/sms"), "api_key": "sms-key-123",
-                    "signature": "【格尔木市政务服务】", "timeout": [1, 0.4]},
+                    "signature": "【格尔木市政务服务】", "timeout": [2, 10]},
             "wechat": {"api_url": httpserver.url_for("/wechat"), "app_token": "wx-token",
                        "template_ids": {"accepted": "TPL-ACCEPTED"}},
         },
@@ -139,6 +139,7 @@ def test_5xx_and_timeouts_are_retried_with_backoff_under_the_same_key_then_deliv
     httpserver.expect_request("/sms").respond_with_handler(flaky)
     case_no = submit(rt, email=None)
     config = live_config(rt, httpserver)
+    config = replace(config, live={**config.live, "sms": {**config.live["sms"], "timeout": [1, 0.4]}})
     start = rt.now()
 
     first = drain(rt, worker="w", channels_config=config)
