@@ -40,7 +40,7 @@ class SmsChannel:
         self.signature = signature
         self.timeout = timeout
         self._api_key = api_key
-        self._session = session or requests.Session()
+        self._session = session or _http.new_session(gateway_url)
 
     def send(self, message: RenderedMessage, recipient: str, idempotency_key: str) -> SendReceipt:
         check_message(self.name, message, idempotency_key)

@@ -75,7 +75,7 @@ class WebhookChannel:
         self.url = url
         self.timeout = timeout
         self._secret = secret
-        self._session = session or requests.Session()
+        self._session = session or _http.new_session(url)
         self._clock = clock
 
     def send(self, message: RenderedMessage, recipient: str, idempotency_key: str) -> SendReceipt:

@@ -58,7 +58,7 @@ class WechatChannel:
         self.template_ids = dict(template_ids)
         self.timeout = timeout
         self._app_token = app_token
-        self._session = session or requests.Session()
+        self._session = session or _http.new_session(api_url)
 
     def send(self, message: RenderedMessage, recipient: str, idempotency_key: str) -> SendReceipt:
         check_message(self.name, message, idempotency_key)

@@ -172,3 +172,17 @@ def test_inbox_file_names_are_safe_and_distinct_for_similar_keys():
     assert a != b
     assert "/" not in a and ":" not in a and a.endswith(".json")
     assert inbox_filename("../../etc/passwd").startswith("etc_passwd-")
+
+
+def test_channel_sessions_take_proxy_and_ca_settings_from_the_environment_once(monkeypatch):
+    from notifications.channels._http import new_session
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "sms.local")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/gov-ca.pem")
+    via_proxy = new_session("https://sms.example.cn/send")
+    assert via_proxy.trust_env is False
+    assert via_proxy.proxies.get("https") == "http://proxy.internal:3128"
+    assert via_proxy.verify == "/etc/ssl/gov-ca.pem"
+    direct = new_session("https://sms.local/send")
+    assert "https" not in direct.proxies
