@@ -18,11 +18,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import inspect, select
 
+from gkflow.configfile import read_mapping
 from gkflow.db.web_models import ApiTokenRow, UserRow, WebSessionRow
 from gkflow.domain.cases import Actor
 from gkflow.domain.errors import InvalidConfig, InvalidInput, NotFound
@@ -106,8 +106,7 @@ def config_accounts(config_dir: Path) -> dict[str, Account]:
 
 
 def _parse_accounts(path: str) -> dict[str, Account]:
-    with open(path, encoding="utf-8") as fh:
-        data = yaml.safe_load(fh) or {}
+    data = read_mapping(path)
     accounts: dict[str, Account] = {}
     for i, entry in enumerate(data.get("accounts") or []):
         where = f"{path}: accounts[{i}]"

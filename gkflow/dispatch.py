@@ -29,9 +29,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from gkflow import outbox
+from gkflow.configfile import read_mapping
 from gkflow.domain.errors import InvalidConfig
 from gkflow.outbox import OutboxMessage, Outcome
 from gkflow.runtime import Runtime
@@ -178,14 +177,9 @@ def load_channels_config(settings: Settings, environ: Mapping[str, str] | None =
     GKFLOW_CHANNELS_SANDBOX_ALL. Problems are InvalidConfig naming the file and the setting."""
     env = _environment() if environ is None else dict(environ)
     path = Path(env.get("GKFLOW_CHANNELS_FILE") or settings.config_dir / "channels.yaml")
-    raw: Any = {}
-    if path.is_file():
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise InvalidConfig(f"{path}: not valid YAML: {exc}") from None
-    elif "GKFLOW_CHANNELS_FILE" in env:
+    if "GKFLOW_CHANNELS_FILE" in env and not path.is_file():
         raise InvalidConfig(f"GKFLOW_CHANNELS_FILE names {path}, which does not exist")
+    raw = read_mapping(path)
     top = _section(raw, str(path), ("sandbox_all", "inbox_dir", "dispatch", "retry", "quiet_hours",
                                    "hotline_reply", "channels"))
     dispatch = _section(top.get("dispatch"), f"{path}: dispatch",

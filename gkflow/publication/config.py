@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from gkflow.configfile import read_mapping
 from gkflow.domain.errors import InvalidConfig
 from gkflow.settings import Settings
 
@@ -75,14 +74,7 @@ class PublicationConfig:
 
 def load_publication_config(settings: Settings) -> PublicationConfig:
     path = settings.config_dir / PUBLICATION_FILE
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise InvalidConfig(f"{path}: missing (publication tasks are configured there)") from None
-    except yaml.YAMLError as exc:
-        raise InvalidConfig(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise InvalidConfig(f"{path}: expected a mapping at the top")
+    data = read_mapping(path, required_for="publication tasks are configured there")
     root = settings.config_dir.resolve().parent
     site_dir = Path(data["site_dir"]) if data.get("site_dir") else settings.var_dir / "site"
     tasks = {name: _task(path, name, spec) for name, spec in (data.get("tasks") or {}).items()}
@@ -125,11 +117,5 @@ def _task(path: Path, name: str, spec: Any) -> TaskConfig:
 def staff_notices(settings: Settings) -> StaffNotices:
     """Where staff notices go; the sandbox with the department as recipient when nothing is set."""
     path = settings.config_dir / PUBLICATION_FILE
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        return StaffNotices()
-    except yaml.YAMLError as exc:
-        raise InvalidConfig(f"{path}: not valid YAML: {exc}") from None
-    spec = data.get("staff_notices") or {}
+    spec = read_mapping(path).get("staff_notices") or {}
     return StaffNotices(spec.get("channel", "sandbox"), dict(spec.get("recipients") or {}))

@@ -8,8 +8,7 @@ from enum import StrEnum
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import yaml
-
+from gkflow.configfile import read_mapping
 from gkflow.domain.errors import InvalidConfig
 
 SCHEDULES_FILE = "schedules.yaml"
@@ -76,12 +75,7 @@ def fire_times(cron: str, tz: ZoneInfo, after: datetime, until: datetime) -> lis
 
 def load_schedules(config_dir: Path) -> Schedules:
     path = config_dir / SCHEDULES_FILE
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise InvalidConfig(f"{path}: missing (cadences are configured there)") from None
-    except yaml.YAMLError as exc:
-        raise InvalidConfig(f"{path}: not valid YAML: {exc}") from None
+    data = read_mapping(path, required_for="cadences are configured there")
     from gkflow.publication.tasks import TASKS
 
     tz = ZoneInfo(str(data.get("timezone", "Asia/Shanghai")))

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import yaml
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from gkflow.configfile import read_mapping
 from gkflow.db.web_models import RatingRow, RectificationRow
 from gkflow.domain.cases import Actor
 from gkflow.domain.errors import Conflict, Forbidden, InvalidConfig, InvalidInput, NotFound
@@ -35,10 +35,9 @@ class RatingPolicy:
 
 def rating_policy(rt: Runtime) -> RatingPolicy:
     path = os.path.join(rt.settings.config_dir, RATINGS_FILE)
-    if not os.path.exists(path):
+    data = read_mapping(path)
+    if not data:
         return RatingPolicy()
-    with open(path, encoding="utf-8") as fh:
-        data = yaml.safe_load(fh) or {}
     days = data.get("rectification_working_days", 5)
     goal = data.get("satisfaction_goal", 0.98)
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 60:

@@ -1,0 +1,36 @@
+"""Reading the small YAML files under config/: one place for "missing", syntax errors (file:line) and
+"the top must be a mapping", so every settings file fails the same clear way."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gkflow.domain.errors import InvalidConfig
+
+
+def read_mapping(path: Path | str, *, required_for: str | None = None) -> dict[str, Any]:
+    """The file's top-level mapping. A missing file is an empty mapping unless ``required_for`` says
+    what needs it; a syntax error names the file and line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if required_for:
+            raise InvalidConfig(f"{path}: missing ({required_for})") from None
+        return {}
+    try:
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 0
+        raise InvalidConfig(f"{path}:{line}: YAML syntax error: {exc.problem or exc}") from None
+    except yaml.YAMLError as exc:
+        raise InvalidConfig(f"{path}: not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InvalidConfig(f"{path}:1: expected a mapping at the top, got {type(data).__name__}")
+    return data
