@@ -57,9 +57,9 @@ class RatingRow(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True))
-    case_no: str
+    case_no: str = Field(index=True)  # the public status page looks ratings up by case number
     item_code: str
-    department: str
+    department: str  # the handling department (承办单位 when the case was assigned)
     level: int  # 5 非常满意 … 1 非常不满意
     bad: bool
     comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

@@ -77,6 +77,8 @@ def rate_case(rt: Runtime, case_no: str, query_code: str, level: int, comment: s
             raise Conflict("办件办结后才能评价 (a case can be rated once it is completed)")
         if conn.execute(select(ratings_t.c.id).where(ratings_t.c.case_id == row["id"])).first():
             raise Conflict("该办件已评价，每件只能评价一次 (this case has been rated already)")
+        # A bad rating is followed up by whoever handled the case (国办发〔2019〕51号).
+        handling = row["assigned_department"] or row["department"]
         try:
             rating_id = conn.execute(
                 ratings_t.insert()
@@ -84,7 +86,7 @@ def rate_case(rt: Runtime, case_no: str, query_code: str, level: int, comment: s
                     case_id=row["id"],
                     case_no=case_no,
                     item_code=row["item_code"],
-                    department=row["department"],
+                    department=handling,
                     level=level,
                     bad=bad,
                     comment=comment,
@@ -101,7 +103,7 @@ def rate_case(rt: Runtime, case_no: str, query_code: str, level: int, comment: s
                 rectifications_t.insert().values(
                     rating_id=rating_id,
                     case_no=case_no,
-                    department=row["department"],
+                    department=handling,
                     opened_at=now,
                     due_on=due.date,
                     due_provisional=due.provisional,

@@ -124,3 +124,23 @@ def test_the_rectification_period_is_configurable_per_jurisdiction(tmp_path, sql
     case = _completed(api, local)
     # 15 working days after Monday 2026-03-02: three full weeks later, Monday 2026-03-23.
     assert _rate(api, case, 1).json()["rectification_due"] == "2026-03-23"
+
+
+def test_a_bad_rating_of_a_dispatched_work_order_goes_to_the_department_that_handled_it(api, rt):
+    from gkflow.domain.cases import Actor
+    from gkflow.services.cases import fire
+
+    created = api.post("/api/cases", json={"item": "hotline-complaint", "name": "赵六",
+                                           "phone": "13600003333", "fields": {"content": "路灯不亮"}})
+    case = created.json()
+    hotline = Actor("d", "dispatcher", "格尔木市政务服务监督管理局（12345政务服务便民热线）")
+    handler = Actor("h", "handler", "格尔木市住房和城乡建设局")
+    fire(rt, case["case_no"], "dispatch", hotline, fields={"assignee": "格尔木市住房和城乡建设局"})
+    fire(rt, case["case_no"], "sign", handler)
+    fire(rt, case["case_no"], "reply", handler,
+         fields={"reply": "已修复", "outcome": "已解决", "contacted": "是"})
+    fire(rt, case["case_no"], "close", hotline)
+    fire(rt, case["case_no"], "revisit", hotline, fields={"revisit_result": "未解决"})
+    assert _rate(api, case, 1, comment="没修好").status_code == 201
+    [task] = rectifications(rt)
+    assert task["department"] == "格尔木市住房和城乡建设局"
