@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
+from gkflow.clock import to_utc
 from gkflow.db.engine import WRITE_OPTION
 from gkflow.db.fastsql import FastSQL, as_date, insert_sql
 from gkflow.db.models import CaseRow, EventRow, OutboxRow
@@ -230,7 +231,8 @@ def submit_case(
     if not applicant.name or not applicant.name.strip():
         raise InvalidInput("applicant name is required", fields=["name"])
     now = rt.now()
-    received_at = (received_at or now).astimezone(UTC)
+    # A naive time is local (Asia/Shanghai), never the server's own zone.
+    received_at = to_utc(received_at or now, rt.settings.tz)
     received_on = rt.local_date(received_at)
     item = rt.item_in_force(item_code, received_on)
     values = clean_fields(item.submit_fields, fields, f"item '{item.code}'")
@@ -346,7 +348,7 @@ def fire(
     now: datetime | None = None,
 ) -> Fired:
     """Fire one transition. A stale ``expected_version`` is a Conflict, never an overwrite."""
-    at = (now or rt.now()).astimezone(UTC)
+    at = to_utc(now or rt.now(), rt.settings.tz)
     on = rt.local_date(at)
     calendar = rt.calendar
     with write_connection(rt) as conn, conn.begin():

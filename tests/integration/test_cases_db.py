@@ -216,3 +216,11 @@ def test_a_work_order_dispatched_to_another_department_may_be_handled_by_it(rt):
         fire(rt, s.case_no, "sign", Actor("x", "handler", "格尔木市财政局"), now=at("2026-03-02", 12))
     fire(rt, s.case_no, "sign", Actor("liu", "handler", "格尔木市住房和城乡建设局"), now=at("2026-03-02", 12))
     assert show_case(rt, s.case_no)["state"] == "handling"
+
+
+def test_a_naive_receipt_time_is_local_time_whatever_the_server_zone(rt):
+    # 23:30 on 2 March in Golmud, whatever zone the server runs in.
+    s = submit_case(rt, "gov-info-request", APPLICANT, received_at=datetime(2026, 3, 2, 23, 30),
+                    fields={"requested_information": "x"})
+    view = show_case(rt, s.case_no)
+    assert view["received_at"] == "2026-03-02T23:30:00+08:00" and s.case_no.startswith("GK20260302-")
