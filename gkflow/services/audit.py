@@ -40,12 +40,13 @@ def verify_all(rt: Runtime, batch: int = 5000) -> AuditReport:
             select(events_t).order_by(events_t.c.case_id, events_t.c.seq)
         ).mappings()
         current: list[EventRecord] = []
+        seen: set[int] = set()
         current_id: int | None = None
 
         def check(case_id: int | None, records: list[EventRecord]) -> ChainBreak | None:
             if case_id is None:
                 return None
-            case_no, last_hash, last_seq = heads.get(case_id, ("?", None, None))
+            case_no, last_hash, last_seq = heads[case_id]
             broken = verify_chain(records)
             if broken:
                 return broken
@@ -61,6 +62,7 @@ def verify_all(rt: Runtime, batch: int = 5000) -> AuditReport:
                     return AuditReport(n_cases, n_events, broken)
                 heads_entry = heads.get(row["case_id"])
                 current_id, current = row["case_id"], []
+                seen.add(current_id)
                 n_cases += 1
                 if heads_entry is None:
                     return AuditReport(n_cases, n_events, ChainBreak(
@@ -77,6 +79,6 @@ def verify_all(rt: Runtime, batch: int = 5000) -> AuditReport:
             return AuditReport(n_cases, n_events, broken)
         missing = len(heads) - n_cases
         if missing:
-            orphan = next(no for cid, (no, _, _) in heads.items())
+            orphan = next(no for cid, (no, _, _) in heads.items() if cid not in seen)
             return AuditReport(n_cases, n_events, ChainBreak(orphan, 0, f"{missing} case(s) have no events"))
     return AuditReport(n_cases, n_events, None)

@@ -348,7 +348,10 @@ def fire(
     now: datetime | None = None,
 ) -> Fired:
     """Fire one transition. A stale ``expected_version`` is a Conflict, never an overwrite."""
-    at = to_utc(now or rt.now(), rt.settings.tz)
+    # `at` is when the step happened (it may be back-dated with --at); `stamp` is the wall clock,
+    # which the outbox schedules by: a back-dated step must not look overdue for delivery.
+    stamp = rt.now()
+    at = to_utc(now or stamp, rt.settings.tz)
     on = rt.local_date(at)
     calendar = rt.calendar
     with write_connection(rt) as conn, conn.begin():
@@ -376,7 +379,7 @@ def fire(
         )
         changes: dict[str, Any] = {
             "state": plan.to_state, "version": row["version"] + 1, "last_seq": seq,
-            "last_hash": new_hash, "updated_at": at, **_clock_columns(plan.clocks),
+            "last_hash": new_hash, "updated_at": stamp, **_clock_columns(plan.clocks),
             **due_columns("statutory", plan.statutory_due),
             **due_columns("promised", plan.promised_due),
         }
@@ -408,6 +411,6 @@ def fire(
                 comment=comment, fields=notice_fields(transition, values),
             )
             db.executemany(INSERT_OUTBOX, outbox_rows(
-                item, case_after, row["id"], seq, transition.notices, transition.triggers, context, at,
+                item, case_after, row["id"], seq, transition.notices, transition.triggers, context, stamp,
             ))
     return Fired(case_no, plan.from_state, plan.to_state, row["version"] + 1, seq, plan)

@@ -224,3 +224,34 @@ def test_a_naive_receipt_time_is_local_time_whatever_the_server_zone(rt):
                     fields={"requested_information": "x"})
     view = show_case(rt, s.case_no)
     assert view["received_at"] == "2026-03-02T23:30:00+08:00" and s.case_no.startswith("GK20260302-")
+
+
+def test_audit_names_the_case_whose_last_events_were_cut_off_or_whose_events_are_all_gone(rt):
+    first, second = submit(rt), submit(rt)
+    fire(rt, second.case_no, "accept", CLERK, now=at("2026-03-03"))
+    with rt.engine.begin() as conn:
+        if rt.engine.dialect.name == "sqlite":
+            conn.execute(text("DROP TRIGGER events_no_delete"))
+        else:
+            conn.execute(text("DROP TRIGGER events_no_update_delete ON events"))
+        conn.execute(text("DELETE FROM events WHERE seq = 2"))
+    report = verify_all(rt)
+    assert (report.first_break.case_no, report.first_break.seq) == (second.case_no, 1)
+    assert "head" in report.first_break.reason
+    with rt.engine.begin() as conn:
+        conn.execute(text("DELETE FROM events WHERE case_id = (SELECT id FROM cases WHERE case_no = :no)"),
+                     {"no": second.case_no})
+    report = verify_all(rt)
+    assert report.first_break.case_no == second.case_no and "no events" in report.first_break.reason
+
+
+def test_a_back_dated_step_is_stamped_with_the_wall_clock_for_delivery(rt):
+    s = submit(rt, "2026-02-02")
+    fire(rt, s.case_no, "request_correction", CLERK, now=at("2026-02-03"),
+         fields={"corrections": "补充身份证明", "correction_period": "15日"})
+    with rt.engine.connect() as conn:
+        created = conn.execute(
+            select(OutboxRow.__table__.c.created_at, OutboxRow.__table__.c.next_attempt_at)
+            .where(OutboxRow.__table__.c.topic == "correction_requested")
+        ).all()
+    assert created and all(c == n == rt.now() for c, n in created)
