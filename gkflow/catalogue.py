@@ -23,7 +23,7 @@ from gkflow.domain.items import (
     State,
     Transition,
 )
-from gkflow.domain.topics import NOTICES, TRIGGERS
+from gkflow.domain.topics import NOTICE_CHANNELS, NOTICES, TRIGGERS
 
 ITEM_KEYS = {
     "code", "name", "area", "basis", "department", "statutory_limit", "promised_limit",
@@ -267,6 +267,15 @@ def build_item_version(raw: dict[str, Any], problems: Problems) -> ItemVersion |
     if yellow_share is not None and not (isinstance(yellow_share, float) and 0 < yellow_share < 1):
         problems.add(_line_of(raw, "yellow_share"), "yellow_share must be a number between 0 and 1")
 
+    channels = _str_list(raw.get("channels"), "channels", _line_of(raw, "channels"), problems)
+    notice_channels = _str_list(raw.get("notice_channels", ["sms"]), "notice_channels",
+                                _line_of(raw, "notice_channels"), problems)
+    for channel in notice_channels:
+        if channel not in NOTICE_CHANNELS:
+            problems.add(_line_of(raw, "notice_channels"),
+                         f"unknown notice channel '{channel}'; known: {', '.join(sorted(NOTICE_CHANNELS))}")
+    submit_fields = _fields(raw.get("submit_fields"), "submit_fields", _line_of(raw, "submit_fields"),
+                            problems)
     if len(problems.items) > before or statutory is None or promised is None:
         return None
     return ItemVersion(
@@ -275,12 +284,10 @@ def build_item_version(raw: dict[str, Any], problems: Problems) -> ItemVersion |
         statutory_limit=statutory, promised_limit=promised, initial_state=str(initial),
         states=states, transitions=transitions, materials=tuple(materials),
         fee=str(raw.get("fee", "不收费")),
-        channels=_str_list(raw.get("channels"), "channels", top, problems),
-        notice_channels=_str_list(raw.get("notice_channels", ["sms"]), "notice_channels", top,
-                                  problems),
+        channels=channels,
+        notice_channels=notice_channels,
         submit_notices=submit_notices,
-        submit_fields=_fields(raw.get("submit_fields"), "submit_fields",
-                              _line_of(raw, "submit_fields"), problems),
+        submit_fields=submit_fields,
         yellow_share=yellow_share,
         source=problems.source,
     )

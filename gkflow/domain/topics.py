@@ -23,4 +23,5 @@ TRIGGERS = frozenset({
     "hotline.reply",  # report a 12345 work order's step back to the hotline platform
 })
 
-STAFF_NOTICES = frozenset({"warning_yellow", "warning_red", "publication_done", "publication_failed"})
+# How applicants can be told (通知渠道); each has templates in notifications/templates/.
+NOTICE_CHANNELS = frozenset({"sms", "email", "wechat", "webhook", "sandbox"})

@@ -517,3 +517,19 @@ def test_hotline_work_orders_report_back_to_the_12345_platform(
     assert item.notice_channels == ("webhook", "sms")
     assert {"sign", "return_order", "reply", "revisit"} <= reporting
     assert "rating_invitation" in item.transitions["revisit"].notices
+
+
+def test_a_misspelt_notice_channel_is_reported_not_silently_dropped(tmp_path: Path) -> None:
+    text = edit(BASE, 8, "promised_limit: {days: 10, unit: working}",
+                "promised_limit: {days: 10, unit: working}\nnotice_channels: [smss, email]")
+    assert problems(tmp_path, text) == [
+        "permit.yaml:9: unknown notice channel 'smss'; known: email, sandbox, sms, webhook, wechat"
+    ]
+
+
+def test_notice_and_channel_names_of_the_engine_are_those_the_templates_cover() -> None:
+    from gkflow.domain import topics
+    from notifications import notices
+
+    assert set(notices.NOTICES) == topics.NOTICES
+    assert set(notices.CHANNELS) == topics.NOTICE_CHANNELS
