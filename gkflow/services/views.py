@@ -161,6 +161,26 @@ def public_case(rt: Runtime, case_no: str, query_code: str) -> dict[str, Any]:
         raise NotFound(PUBLIC_NOT_FOUND)
     view = case_view(rt, row, with_timeline=True)
     view.pop("allowed_actions")
+    item = rt.item(row["item_code"], row["item_version"])
     for entry in view["timeline"]:
         entry["actor"] = "申请人" if entry["role"] == "applicant" else "工作人员"
+        entry["fields"] = _public_fields(item, entry)
     return view
+
+
+# System events whose fields are meant for the applicant (a rating, moved due dates).
+_PUBLIC_SYSTEM_FIELDS = {"rated": ("level", "label"), "due_date_recomputed": None}
+
+
+def _public_fields(item: Any, entry: dict[str, Any]) -> dict[str, Any]:
+    """Only what a step declares for its form: the submission's free text may name third parties
+    (a complaint's respondent, a neighbour's phone) and warnings are internal."""
+    fields = entry["fields"]
+    transition = item.transitions.get(entry["action"])
+    if transition is not None:
+        declared = {f.name for f in transition.fields}
+        return {k: v for k, v in fields.items() if k in declared}
+    if entry["action"] in _PUBLIC_SYSTEM_FIELDS:
+        allowed = _PUBLIC_SYSTEM_FIELDS[entry["action"]]
+        return dict(fields) if allowed is None else {k: v for k, v in fields.items() if k in allowed}
+    return {}

@@ -256,3 +256,13 @@ def test_a_back_dated_step_is_stamped_with_the_wall_clock_for_delivery(rt):
             .where(OutboxRow.__table__.c.topic == "correction_requested")
         ).all()
     assert created and all(c == n == rt.now() for c, n in created)
+
+
+def test_the_public_timeline_leaves_out_what_the_submission_says_about_third_parties(rt):
+    s = submit_case(rt, "hotline-complaint", Applicant("赵六", "13600003333"), intake_channel="hotline",
+                    received_at=at("2026-03-02"),
+                    fields={"content": "邻居李四（13511112222）夜间施工", "respondent": "李四"})
+    view = public_case(rt, s.case_no, s.query_code)
+    assert view["timeline"][0]["fields"] == {}
+    assert "13511112222" not in str(view) and "李四" not in str(view)
+    assert show_case(rt, s.case_no)["timeline"][0]["fields"]["respondent"] == "李四"  # staff still see it
