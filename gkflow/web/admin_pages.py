@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from gkflow.domain.errors import Conflict, Forbidden
 from gkflow.outbox import retry_dead
-from gkflow.web.common import api_account, check_csrf, read_form, render, require_session, rt_of
+from gkflow.web.common import FormData, api_account, check_csrf, render, require_session, rt_of
 from gkflow.web.dashboard import dashboard
 from gkflow.web.svg import bar_chart, state_diagram
 
@@ -76,9 +76,8 @@ def dashboard_page(request: Request) -> Response:
 
 
 @router.post("/admin/outbox/{message_id}/retry")
-async def retry_dead_letter(request: Request, message_id: int) -> Response:
+def retry_dead_letter(request: Request, message_id: int, form: FormData) -> Response:
     session = require_session(request, admin=True)
-    form = await read_form(request)
     check_csrf(request, form, session)
     if not retry_dead(rt_of(request), message_id):
         raise Conflict(f"notice {message_id} is not a dead letter (already retried or delivered?)")

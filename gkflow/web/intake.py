@@ -19,7 +19,7 @@ from gkflow.domain.cases import Actor
 from gkflow.domain.errors import Conflict, Forbidden, InvalidInput
 from gkflow.runtime import Runtime
 from gkflow.services.cases import Applicant, submit_case, write_connection
-from gkflow.web.common import Unauthenticated, rt_of
+from gkflow.web.common import RawBody, Unauthenticated, rt_of
 from notifications.channels.webhook import verify_signature
 
 router = APIRouter(prefix="/api/intake")
@@ -60,13 +60,12 @@ def intake_secret(rt: Runtime) -> str | None:
         }
     },
 )
-async def intake_12345(request: Request) -> Any:
+def intake_12345(request: Request, body: RawBody) -> Any:
     """Take in a 12345 work order (headers X-Gkflow-Timestamp, X-Gkflow-Signature: sha256=<hex>)."""
     rt = rt_of(request)
     secret = intake_secret(rt)
     if not secret:
         raise Forbidden("the 12345 intake is not configured (set GKFLOW_HOTLINE_SECRET)")
-    body = await request.body()
     if len(body) > MAX_BODY:
         raise InvalidInput("the work order is too large")
     timestamp = request.headers.get("x-gkflow-timestamp", "")

@@ -13,10 +13,10 @@ from gkflow.domain.items import ClockEffect, ItemVersion
 from gkflow.services.ratings import LEVELS, rate_case, rating_of
 from gkflow.web.api import guarded_public_case
 from gkflow.web.common import (
+    FormData,
     check_csrf,
     check_lookup_allowed,
     client_key,
-    read_form,
     record_lookup_failure,
     render,
     rt_of,
@@ -146,9 +146,8 @@ async def status_page(
 
 
 @router.post("/status/{case_no}/rating", response_class=HTMLResponse)
-async def rating_form(request: Request, case_no: str) -> Response:
+def rating_form(request: Request, case_no: str, form: FormData) -> Response:
     rt = rt_of(request)
-    form = await read_form(request)
     check_csrf(request, form, None)
     code = form.get("code", "").strip()
     client = client_key(request)

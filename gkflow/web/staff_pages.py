@@ -21,11 +21,11 @@ from gkflow.services.ratings import close_rectification, rectifications
 from gkflow.services.views import show_case
 from gkflow.web.common import (
     SESSION_COOKIE,
+    FormData,
     check_csrf,
     check_lookup_allowed,
     client_key,
     may_see_case,
-    read_form,
     record_lookup_failure,
     render,
     require_session,
@@ -54,9 +54,8 @@ def login_form(request: Request, next: str = Query(default="/staff", max_length=
 
 
 @router.post("/login", response_class=HTMLResponse)
-async def login(request: Request) -> Response:
+def login(request: Request, form: FormData) -> Response:
     rt = rt_of(request)
-    form = await read_form(request)
     check_csrf(request, form, None)
     username = form.get("username", "").strip()
     target = _safe_next(form.get("next"))
@@ -86,9 +85,8 @@ async def login(request: Request) -> Response:
 
 
 @router.post("/logout")
-async def logout(request: Request) -> Response:
+def logout(request: Request, form: FormData) -> Response:
     session = require_session(request)
-    form = await read_form(request)
     check_csrf(request, form, session)
     close_session(rt_of(request), session)
     response = RedirectResponse("/staff/login", status_code=303)
@@ -181,10 +179,9 @@ def case_page(request: Request, case_no: str) -> Response:
 
 
 @router.post("/cases/{case_no}/actions/{action}", response_class=HTMLResponse)
-async def case_action(request: Request, case_no: str, action: str) -> Response:
+def case_action(request: Request, case_no: str, action: str, form: FormData) -> Response:
     session = require_session(request)
     rt = rt_of(request)
-    form = await read_form(request)
     check_csrf(request, form, session)
     account = session.account
     context = _case_context(request, session, case_no)  # also checks the department may see it
@@ -262,11 +259,10 @@ def register_form(request: Request, item: str = Query(default="", max_length=100
 
 
 @router.post("/register", response_class=HTMLResponse)
-async def register(request: Request) -> Response:
+def register(request: Request, form: FormData) -> Response:
     session = require_session(request)
     _require_registering(session)
     rt = rt_of(request)
-    form = await read_form(request)
     check_csrf(request, form, session)
     items = _registrable_items(rt, session.account)
     chosen = next((i for i in items if i.code == form.get("item")), None)
@@ -334,9 +330,8 @@ def rectifications_page(request: Request) -> Response:
 
 
 @router.post("/rectifications/{rectification_id}/close")
-async def close_rectification_form(request: Request, rectification_id: int) -> Response:
+def close_rectification_form(request: Request, rectification_id: int, form: FormData) -> Response:
     session = require_session(request)
-    form = await read_form(request)
     check_csrf(request, form, session)
     account = session.account
     close_rectification(
