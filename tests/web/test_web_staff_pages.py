@@ -28,8 +28,12 @@ def test_login_sets_an_http_only_same_site_cookie_and_logout_ends_the_session(cl
     )
     cookie = response.headers["set-cookie"]
     assert SESSION_COOKIE in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
+    token = client.cookies.get(SESSION_COOKIE)
     csrf = csrf_of(client.get("/staff").text)
     assert client.post("/staff/logout", data={"csrf_token": csrf}).status_code == 303
+    assert client.get("/staff").status_code == 303
+    # The session is ended on the server, not only forgotten by this browser: replaying it fails.
+    client.cookies.set(SESSION_COOKIE, token)
     assert client.get("/staff").status_code == 303
 
 
