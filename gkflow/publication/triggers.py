@@ -26,6 +26,14 @@ MONTHLY_MARKER = re.compile(r"月度实施信息[（(](\d{4}-\d{2})[)）]")
 MAX_ATTEMPTS = 5
 
 
+def _retry_or_bury(rt: Runtime, message: Any, worker: str, reason: str, *, final: bool) -> None:
+    final = final or message.attempts >= MAX_ATTEMPTS
+    outbox.mark_failed(
+        rt, message.id, worker, status=outbox.DEAD if final else outbox.TEMPORARY_FAILURE,
+        error=reason, retry_at=None if final else rt.now() + timedelta(minutes=10 * message.attempts),
+    )
+
+
 def due_milestones(rt: Runtime) -> int:
     return outbox.due_count(rt, kind="trigger", topics=[MILESTONE_TOPIC])
 
@@ -69,12 +77,15 @@ def consume_milestones(rt: Runtime, *, limit: int = 20, step: Step = direct, wor
                                      flow_run_id=flow_run_id, step=step)
         except (GkflowError, KeyError, ValueError) as exc:
             reason = exc.message if isinstance(exc, GkflowError) else f"{type(exc).__name__}: {exc}"
-            final = isinstance(exc, NotFound) or message.attempts >= MAX_ATTEMPTS
-            outbox.mark_failed(
-                rt, message.id, worker, status=outbox.DEAD if final else outbox.TEMPORARY_FAILURE,
-                error=reason, retry_at=None if final else rt.now() + timedelta(minutes=10 * message.attempts),
-            )
+            _retry_or_bury(rt, message, worker, reason, final=isinstance(exc, NotFound))
             done.append({"case_no": message.case_no, "status": "error", "error": reason})
+            continue
+        if outcome.status == "failed":
+            # Nothing was published (a target was down, or the data was refused): the trigger stays
+            # in the outbox and is tried again; the ledger already holds the failed attempt.
+            reason = "; ".join(outcome.reasons) or "publication failed"
+            _retry_or_bury(rt, message, worker, reason, final=False)
+            done.append({"case_no": message.case_no, **outcome.to_dict(rt)})
             continue
         outbox.mark_delivered(rt, message.id, worker,
                               provider_ref=f"{TASK}/{project}/{period}/v{outcome.version}")

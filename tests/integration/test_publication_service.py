@@ -239,3 +239,28 @@ def test_the_published_site_is_served_under_gk(pub_rt):
     assert "fiscal-monthly/2026-10/" in client.get("/gk/").text
     assert client.get("/gk/fiscal-monthly/2026-09/").status_code == 404
     assert client.get("/gk/../gkflow.db").status_code == 404
+
+
+def test_a_milestone_whose_publication_fails_stays_in_the_outbox_and_is_published_later(
+        pub_rt, httpserver, monkeypatch):
+    from datetime import timedelta
+
+    case_no = submit_case(pub_rt, "construction-project", Applicant("格尔木市水利局", "13900000001"), fields={
+        "project_name": "格尔木河生态综合治理工程（三期）", "project_code": "2026-632801-76-01-000999",
+        "plan_document": "格政〔2026〕1号", "total_investment": "12000"}).case_no
+    fire(pub_rt, case_no, "approve", Actor("zhao", "handler", "格尔木市发展和改革委员会"),
+         fields={"milestone": "立项批复", "approval_no": "格发改〔2026〕88号",
+                 "approved_investment": "12000"})
+    httpserver.expect_oneshot_request("/cms", method="POST").respond_with_data("down", status=503)
+    monkeypatch.setenv("GKFLOW_CMS_URL", httpserver.url_for("/cms"))
+    [failed] = consume_milestones(pub_rt)
+    assert failed["status"] == "failed"
+    [trigger] = outbox(pub_rt, "construction.milestone")
+    assert trigger["status"] == "temporary-failure" and "503" in trigger["last_error"]
+    assert consume_milestones(pub_rt) == []  # not before its retry time
+    httpserver.expect_request("/cms", method="POST").respond_with_json({"id": "cms-1"}, status=201)
+    pub_rt.clock.advance(timedelta(minutes=11))
+    [done] = consume_milestones(pub_rt)
+    assert done["status"] == "published"
+    [trigger] = outbox(pub_rt, "construction.milestone")
+    assert trigger["status"] == "delivered"
