@@ -19,6 +19,7 @@ from gkflow.domain.calendar import DueDate
 from gkflow.domain.cases import Actor
 from gkflow.domain.deadlines import WarningLevel, days_between, warning_level
 from gkflow.domain.errors import Conflict
+from gkflow.publication.config import StaffNotices, staff_notices
 from gkflow.runtime import Runtime
 from gkflow.services.cases import (
     append_event,
@@ -118,10 +119,11 @@ def sweep(rt: Runtime, *, now: datetime | None = None) -> list[RaisedWarning]:
             if key not in raised and (row["id"], "step", "red", row["step_seq"]) not in raised:
                 needed.append(_Needed(row["id"], "step", step_level, row["state"], row["step_due"],
                                       row["step_seq"]))
+    staff = staff_notices(rt.settings)  # read once per sweep, not once per warning
     results = []
     for need in needed:
         try:
-            warning = _raise(rt, need, now)
+            warning = _raise(rt, need, now, staff)
         except Conflict:
             continue  # the case moved on meanwhile; the next sweep looks again
         if warning is not None:
@@ -151,10 +153,7 @@ def _insert_warning(conn: Connection, values: dict[str, Any]) -> bool:
     return conn.execute(statement).first() is not None
 
 
-def _raise(rt: Runtime, need: _Needed, now: datetime) -> RaisedWarning | None:
-    from gkflow.publication.config import staff_notices
-
-    staff = staff_notices(rt.settings)
+def _raise(rt: Runtime, need: _Needed, now: datetime, staff: StaffNotices) -> RaisedWarning | None:
     topic = f"warning_{need.level}"
     with write_connection(rt) as conn, conn.begin():
         row = conn.execute(select(cases_t).where(cases_t.c.id == need.case_id)).mappings().first()
