@@ -36,6 +36,17 @@ def latest_published(rt: Runtime, task: str, subject: str, period: str) -> dict[
     return dict(row) if row else None
 
 
+def edition(rt: Runtime, task: str, subject: str, period: str) -> int:
+    """The edition the next publication of a period will be (第N版): failed attempts also take
+    ledger version numbers, but only what was actually published counts for the public."""
+    with rt.engine.connect() as conn:
+        published = conn.execute(
+            select(func.count()).select_from(ledger_t)
+            .where(_key(task, subject, period), ledger_t.c.status.in_((PUBLISHED, SUPERSEDED)))
+        ).scalar_one()
+    return published + 1
+
+
 def _insert_next(conn: Connection, values: dict[str, Any]) -> tuple[int, int]:
     version = conn.execute(
         select(func.coalesce(func.max(ledger_t.c.version), 0))

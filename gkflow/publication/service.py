@@ -124,8 +124,9 @@ def publish_period(
     site = SiteTarget(config.site_dir)
     history = _history(rt, config, task_config, spec) if spec.name == "fiscal-monthly" else _no_history
     try:
-        rendered = step("render", render_period)(spec, task_config, checked.rows, period, subject, version,
-                                                 due, where, history)
+        rendered = step("render", render_period)(spec, task_config, checked.rows, period, subject,
+                                                 ledger.edition(rt, task, subject, period.label), due,
+                                                 where, history)
         receipts = step("publish", publish_targets)(config, task_config, site, where, version,
                                                     rendered.files, rendered.content_hash)
     except TargetFailed as exc:
@@ -195,12 +196,12 @@ def _history(rt: Runtime, config: PublicationConfig, task_config: TaskConfig,
 
 
 def render_period(spec: TaskSpec, task_config: TaskConfig, rows: list[dict[str, Any]], period: Period,
-                  subject: str, version: int, due: Any, where: Location,
+                  subject: str, edition: int, due: Any, where: Location,
                   history: Callable[[Period], list[dict[str, Any]] | None]) -> Any:
     page = {
         "task": spec.name, "subject": subject, "period": period.label, "title": task_config.title,
         "department": task_config.department, "formed_on": period.last_day.isoformat(),
-        "due_on": due.date.isoformat(), "due_provisional": due.provisional, "version": version,
+        "due_on": due.date.isoformat(), "due_provisional": due.provisional, "edition": edition,
         "period_label": _period_label(period),
         "subject_name": rows[0].get("project_name", "") if subject else "",
         "site_root": "/gk/", "history_href": "/gk/" + "/".join(where.parts) + "/versions/",

@@ -35,12 +35,13 @@ def rebuild_site_index(rt: Runtime, config: PublicationConfig) -> None:
             versions[key].append(row)
         if row["status"] != ledger.PUBLISHED:
             continue
+        edition = len(versions[key])  # rows come in version order; failed attempts are no edition
         published_on = ledger.published_on(rt, row["published_at"])
         label = f"{row['subject']} {row['period']}" if row["subject"] else row["period"]
         entries[row["task"]].append({
             "href": site.url_path(Location(*key)), "label": label,
             "formed_on": row["formed_on"].isoformat(), "due_on": row["due_on"].isoformat(),
-            "published_at": _local(rt, row["published_at"]), "version": row["version"],
+            "published_at": _local(rt, row["published_at"]), "version": edition,
             "on_time": published_on is not None and published_on <= row["due_on"],
         })
     sections = [
@@ -51,9 +52,9 @@ def rebuild_site_index(rt: Runtime, config: PublicationConfig) -> None:
     _write_atomically(config.site_dir / "index.html",
                       environment().get_template("site-index.html").render(sections=sections))
     for key, rows in versions.items():
-        lines = [f"<li><a href='v{r['version']}/'>第{r['version']}版</a> "
+        lines = [f"<li><a href='v{r['version']}/'>第{n}版</a> "
                  f"{_local(rt, r['published_at'])}（{_state(r['status'])}）"
-                 f" sha256 {r['content_hash']}</li>" for r in rows]
+                 f" sha256 {r['content_hash']}</li>" for n, r in enumerate(rows, 1)]
         _write_atomically(
             site.period_dir(Location(*key)) / "versions" / "index.html",
             "<!doctype html><html lang='zh-CN'><meta charset='utf-8'><title>历史版本</title>"

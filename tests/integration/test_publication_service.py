@@ -264,3 +264,14 @@ def test_a_milestone_whose_publication_fails_stays_in_the_outbox_and_is_publishe
     assert done["status"] == "published"
     [trigger] = outbox(pub_rt, "construction.milestone")
     assert trigger["status"] == "delivered"
+
+
+def test_a_first_publication_after_failed_attempts_is_the_first_edition_not_a_correction(pub_rt, tmp_path):
+    late = publish_period(pub_rt, "fiscal-monthly", "2026-10", source=str(tmp_path / "not-there-yet.csv"))
+    assert late.status == "failed"
+    published = publish_period(pub_rt, "fiscal-monthly", "2026-10")
+    assert published.status == "published" and published.version == 2  # the ledger counts attempts
+    page = (site(pub_rt) / "fiscal-monthly" / "2026-10" / "current" / "index.html").read_text("utf-8")
+    assert "第1版" in page and "更正" not in page
+    index = (site(pub_rt) / "index.html").read_text("utf-8")
+    assert "第1版" in index and "第2版" not in index
