@@ -257,6 +257,26 @@ def active_projects(rt: Runtime) -> dict[str, str]:
     return projects
 
 
+def project_spans(rt: Runtime) -> dict[str, tuple[date, date | None]]:
+    """Every construction project ever registered: code -> (received on, closed on or None), local
+    dates, so periodic progress is expected only while a project ran."""
+    from sqlalchemy import select
+
+    from gkflow.db.models import CaseRow
+
+    cases_t = CaseRow.__table__
+    with rt.engine.connect() as conn:
+        found = conn.execute(
+            select(cases_t.c.case_no, cases_t.c.fields, cases_t.c.received_on, cases_t.c.closed_at)
+            .where(cases_t.c.item_code == PROJECT_ITEM)
+        ).all()
+    spans = {}
+    for case_no, fields, received_on, closed_at in found:
+        code = str(json.loads(fields or "{}").get("project_code") or case_no).strip()
+        spans[code] = (received_on, rt.local_date(closed_at) if closed_at else None)
+    return spans
+
+
 def projects_for_month(rt: Runtime, config: PublicationConfig, period: Period,
                        source: str | None = None) -> list[str]:
     """Every active project, plus every project the month's source reports on."""

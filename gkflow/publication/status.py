@@ -10,7 +10,7 @@ from gkflow.domain.errors import InvalidConfig, InvalidInput
 from gkflow.publication import ledger
 from gkflow.publication.config import load_publication_config
 from gkflow.publication.periods import due_date, last_formed, periods_between
-from gkflow.publication.service import active_projects
+from gkflow.publication.service import project_spans
 from gkflow.publication.tasks import task_spec
 from gkflow.runtime import Runtime
 
@@ -39,12 +39,14 @@ def publication_status(rt: Runtime, *, today: date | None = None,
             raise InvalidConfig(f"publication.yaml: task {name}: first_period: {exc.message}") from None
         last = last_formed(spec.cadence, today)
         expected = periods_between(first, last) if first <= last else []
-        subjects = [""]
+        spans: dict[str, tuple[date, date | None]] = {"": (date.min, None)}
         if spec.per_subject:
-            subjects = sorted(set(active_projects(rt)) | {s for (t, s, _p) in by_key if t == name})
-        for subject in subjects:
+            spans = project_spans(rt)
+        for subject, (started, closed) in sorted(spans.items()):
             for period in expected:
-                if (name, subject, period.label) not in by_key:
+                # A project owes its monthly progress only for months it was running.
+                ran = period.last_day >= started and (closed is None or period.first_day <= closed)
+                if ran and (name, subject, period.label) not in by_key:
                     due = due_date(period, calendar)
                     entries.append({
                         "task": name, "subject": subject, "period": period.label, "version": None,
