@@ -280,7 +280,8 @@ def test_a_first_publication_after_failed_attempts_is_the_first_edition_not_a_co
 def test_status_expects_a_project_s_monthly_progress_only_while_it_runs(pub_rt):
     submit_case(pub_rt, "construction-project", Applicant("格尔木市水利局", "13900000001"),
                 received_at=datetime(2026, 9, 10, 10, 0, tzinfo=pub_rt.settings.tz), fields={
-                    "project_name": "格尔木河生态综合治理工程（三期）", "project_code": "2026-632801-76-01-000999",
+                    "project_name": "格尔木河生态综合治理工程（三期）",
+                    "project_code": "2026-632801-76-01-000999",
                     "plan_document": "格政〔2026〕1号", "total_investment": "12000"})
     entries = publication_status(pub_rt, task="construction-progress", today=date(2026, 11, 29))
     months = sorted(e["period"] for e in entries if e["subject"] == "2026-632801-76-01-000999")
