@@ -609,7 +609,7 @@ class Dispatcher:
         delay = next_attempt_delay(message.attempts, self.config.retry_base_s, self.config.retry_cap_s,
                                    self._rng)
         retry_at = now + timedelta(seconds=max(delay, exc.retry_after or 0))
-        if give_up(message.created_at, retry_at, self.config.retry_horizon_s):
+        if give_up(message.retry_from, retry_at, self.config.retry_horizon_s):
             error = f"gave up after {message.attempts} attempt(s): {exc.reason}"
             return outbox.failed_outcome(message.id, status=outbox.DEAD, error=error)
         return outbox.failed_outcome(message.id, status=status, error=exc.reason, retry_at=retry_at)

@@ -52,6 +52,7 @@ class OutboxMessage:
     idempotency_key: str
     attempts: int  # including the attempt this claim is for
     created_at: datetime
+    retry_from: datetime  # the retry horizon counts from here: creation, or an administrator's retry
 
 
 def _due_condition(now: datetime) -> Any:
@@ -105,6 +106,7 @@ def claim(
             outbox_t.c.id, outbox_t.c.case_no, outbox_t.c.kind, outbox_t.c.topic,
             outbox_t.c.channel, outbox_t.c.recipient, outbox_t.c.payload,
             outbox_t.c.idempotency_key, outbox_t.c.attempts, outbox_t.c.created_at,
+            outbox_t.c.retry_from,
         )
     )
     with write_connection(rt) as conn, conn.begin():
@@ -114,6 +116,7 @@ def claim(
             id=r.id, case_no=r.case_no, kind=r.kind, topic=r.topic, channel=r.channel,
             recipient=r.recipient, payload=json.loads(r.payload or "{}"),
             idempotency_key=r.idempotency_key, attempts=r.attempts, created_at=r.created_at,
+            retry_from=r.retry_from or r.created_at,
         )
         for r in rows
     ]
@@ -279,7 +282,8 @@ def record_receipt(
 
 
 def retry_dead(rt: Runtime, message_id: int, *, now: datetime | None = None) -> bool:
-    """An administrator's retry of a dead letter: back to pending, due now."""
+    """An administrator's retry of a dead letter: back to pending, due now, with a fresh retry
+    horizon (else a dead letter older than the horizon would get exactly one more attempt)."""
     now = now or rt.now()
     with write_connection(rt) as conn, conn.begin():
         return conn.execute(
@@ -287,7 +291,7 @@ def retry_dead(rt: Runtime, message_id: int, *, now: datetime | None = None) -> 
             .where(outbox_t.c.id == message_id,
                    outbox_t.c.status.in_((DEAD, PERMANENT_FAILURE, TECHNICAL_FAILURE)))
             .values(status=CREATED, next_attempt_at=now, lease_until=None, leased_by=None,
-                    updated_at=now)
+                    retry_from=now, attempts=0, updated_at=now)
         ).rowcount == 1
 
 

@@ -123,6 +123,7 @@ class OutboxRow(SQLModel, table=True):
     last_error: str | None = None
     provider_ref: str | None = None
     delivered_at: datetime | None = None
+    retry_from: datetime | None = None  # an administrator retried it: the retry horizon restarts here
     updated_at: datetime
 
 

@@ -188,6 +188,12 @@ def test_temporary_failures_past_the_horizon_are_dead_lettered_with_the_last_err
     assert "gave up after" in row["last_error"]
     assert row["attempts"] == len(httpserver.log) >= 2
     assert (rt.now() - row["created_at"]).total_seconds() <= 120
+    # An administrator retries it two days later: it gets a fresh horizon, not a single attempt.
+    rt.clock.advance(timedelta(days=2))
+    assert outbox.retry_dead(rt, row["id"])
+    drain(rt, worker="w", channels_config=config)
+    [row] = rows(rt)
+    assert row["status"] == "temporary-failure" and row["attempts"] == 1
 
 
 def test_applicant_sms_is_held_during_quiet_hours_and_goes_out_when_they_end(rt, httpserver, mailbox):
