@@ -38,7 +38,3 @@ class Settings(BaseSettings):
     @property
     def items_dir(self) -> Path:
         return self.config_dir / "items"
-
-
-def get_settings() -> Settings:
-    return Settings()

@@ -50,7 +50,3 @@ def _configure_sqlite(engine: Engine) -> None:
         # Straight on the DBAPI connection: SQLAlchemy's execution context would cost ~40 µs.
         statement = "BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION) else "BEGIN"
         conn.connection.dbapi_connection.execute(statement)
-
-
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"

@@ -72,13 +72,14 @@ class FastSQL:
         names = [d[0] for d in self.cursor.description]
         return dict(zip(names, row, strict=True))
 
-    def scalar(self, sql: str, params: Mapping[str, Any]) -> Any:
-        self.execute(sql, params)
-        row = self.cursor.fetchone()
-        return None if row is None else row[0]
-
     def close(self) -> None:
         self.cursor.close()
+
+    def __enter__(self) -> FastSQL:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def insert_sql(table: str, columns: Iterable[str], returning: str | None = None) -> str:

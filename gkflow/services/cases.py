@@ -354,8 +354,7 @@ def fire(
     at = to_utc(now or stamp, rt.settings.tz)
     on = rt.local_date(at)
     calendar = rt.calendar
-    with write_connection(rt) as conn, conn.begin():
-        db = FastSQL(conn)
+    with write_connection(rt) as conn, conn.begin(), FastSQL(conn) as db:
         raw = db.fetch_one(_SELECT_FOR_FIRE, {"case_no": case_no})
         if raw is None:
             raise NotFound(f"case {case_no} not found")
