@@ -20,8 +20,9 @@ import requests
 from sqlalchemy import func, select
 
 from bench.common import ROOT, figure, sqlite_runtime
-from gkflow import outbox
-from gkflow.dispatch import ChannelsConfig, drain
+from gkflow.delivery import outbox
+from gkflow.delivery.config import ChannelsConfig
+from gkflow.delivery.dispatcher import drain
 from gkflow.runtime import Runtime
 from gkflow.services.cases import Applicant, submit_case
 from notifications.render import render

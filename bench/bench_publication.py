@@ -68,7 +68,7 @@ def write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
 def run() -> list[dict[str, Any]]:
     work = Path(tempfile.mkdtemp(prefix="gkflow-bench-publication-"))
     os.environ.setdefault("PREFECT_HOME", str(work / "prefect"))
-    from gkflow.prefect_env import configure_prefect_env
+    from gkflow.scheduling.prefect_env import configure_prefect_env
 
     configure_prefect_env(work / "var")
     from jinja2 import Environment

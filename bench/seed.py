@@ -6,7 +6,7 @@ import sqlite3
 from datetime import UTC, date, datetime, timedelta
 
 from gkflow.domain.events import GENESIS_HASH, event_hash
-from gkflow.services.cases import hash_query_code
+from gkflow.domain.identifiers import hash_query_code
 
 CASE_COLUMNS = (
     "case_no", "query_hash", "item_code", "item_version", "department", "state", "version",

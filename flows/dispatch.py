@@ -14,7 +14,8 @@ from prefect import flow, task
 from prefect.cache_policies import NONE
 
 from flows.runtime import current_runtime
-from gkflow.dispatch import ChannelsConfig, Dispatcher, default_worker, load_channels_config
+from gkflow.delivery.config import ChannelsConfig, load_channels_config
+from gkflow.delivery.dispatcher import Dispatcher, default_worker
 
 _config: ChannelsConfig | None = None
 

@@ -9,7 +9,7 @@ from typing import Any
 from prefect import flow
 
 from flows.runtime import current_runtime
-from gkflow.sweep import sweep
+from gkflow.services.sweep import sweep
 
 
 @flow(name="deadline-sweep")

@@ -37,7 +37,7 @@ class Runtime:
 
     @property
     def calendar(self) -> WorkingCalendar:
-        from gkflow.calendar_source import load_calendar
+        from gkflow.config.calendar import load_calendar
 
         return load_calendar(self.settings.config_dir)
 

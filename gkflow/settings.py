@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -24,6 +25,10 @@ class Settings(BaseSettings):
     # Where applicants look their case up; notices link here (without the query code).
     public_base_url: str = "http://127.0.0.1:8000"
     hotline: str = "12345"
+    # The shared secret the 12345 platform signs its work orders with (POST /api/intake/12345).
+    hotline_secret: str | None = None
+    # A CMS that receives every publication; overrides `cms.url` in config/publication.yaml.
+    cms_url: str | None = None
 
     @property
     def db_url(self) -> str:
@@ -38,3 +43,23 @@ class Settings(BaseSettings):
     @property
     def items_dir(self) -> Path:
         return self.config_dir / "items"
+
+    def prefixed_environment(self) -> dict[str, str]:
+        """Every GKFLOW_* variable, from the process environment over those of ./.env.
+
+        Delivery reads per-channel secrets with names made from its own config (for example
+        GKFLOW_WEBHOOK_<TARGET>_SECRET), so they cannot all be fields here; this is still the one
+        place that reads the environment. Read on each call: a test may change the environment.
+        """
+        values: dict[str, str] = {}
+        env_file = self.model_config.get("env_file")
+        if isinstance(env_file, str) and Path(env_file).is_file():
+            from dotenv import dotenv_values
+
+            values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        values.update(os.environ)
+        return {k: v for k, v in values.items() if k.startswith("GKFLOW_")}
+
+    def secret(self, name: str) -> str | None:
+        """A secret named by a config file (e.g. the CMS token's variable), from the environment."""
+        return self.prefixed_environment().get(name) or os.environ.get(name) or None

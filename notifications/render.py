@@ -44,7 +44,7 @@ from notifications.errors import (
 )
 from notifications.message import RenderedMessage
 from notifications.notices import CHANNELS, missing_keys
-from notifications.sms import DEFAULT_SMS_SIGNATURE, parse_max_parts, sms_parts
+from notifications.sms_length import DEFAULT_SMS_SIGNATURE, parse_max_parts, sms_parts
 
 __all__ = ["TEMPLATES_DIR", "Renderer", "default_renderer", "render"]
 

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 WRITE_OPTION = "gkflow_write"
+
+
+def write_connection(engine: Engine) -> Connection:
+    """A connection whose transactions take the write lock at BEGIN (SQLite: BEGIN IMMEDIATE)."""
+    return engine.connect().execution_options(**{WRITE_OPTION: True})
 
 
 def normalise_url(url: str) -> str:

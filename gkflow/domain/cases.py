@@ -6,13 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
+from gkflow.domain.access import DEPARTMENT_FREE_ROLES
 from gkflow.domain.calendar import DueDate
 from gkflow.domain.deadlines import Calendar, LimitClock, add_days
 from gkflow.domain.errors import Forbidden, InvalidInput, TransitionNotAllowed
-from gkflow.domain.items import ClockEffect, ItemVersion, Transition
+from gkflow.domain.items import ClockEffect, FieldSpec, ItemVersion, Transition
 
-# Roles that act for no department (the applicant, the engine itself, administrators).
-DEPARTMENT_FREE_ROLES = frozenset({"applicant", "system", "admin"})
 # A transition field with this name assigns the case to a handling department (承办单位).
 ASSIGNEE_FIELD = "assignee"
 
@@ -37,9 +36,31 @@ class CaseClocks:
     def running(self) -> bool:
         return self.statutory.running
 
+    def apply(
+        self, effect: ClockEffect | None, on: date, calendar: Calendar, *, extend_days: int = 0
+    ) -> CaseClocks:
+        """Both clocks after a step's clock effect on day ``on`` (an extension is allowed once)."""
+        if effect is None:
+            return self
+        if effect is ClockEffect.STOP:
+            return CaseClocks(
+                self.statutory.stop(calendar, on), self.promised.stop(calendar, on), self.extended
+            )
+        if effect is ClockEffect.RESUME:
+            return CaseClocks(self.statutory.resume(on), self.promised.resume(on), self.extended)
+        if effect is ClockEffect.RESTART:
+            return CaseClocks(self.statutory.restart(on), self.promised.restart(on), self.extended)
+        if self.extended:
+            raise TransitionNotAllowed("the time limit has already been extended once (只可延期一次)")
+        return CaseClocks(
+            self.statutory.extend(extend_days), self.promised.extend(extend_days), extended=True
+        )
+
 
 @dataclass(frozen=True)
 class TransitionPlan:
+    """What firing a transition changes: the new state, clocks and due dates, and the cleaned fields."""
+
     transition: Transition
     from_state: str
     to_state: str
@@ -48,9 +69,11 @@ class TransitionPlan:
     promised_due: DueDate | None
     step_due: DueDate | None
     closes: bool
+    values: dict[str, str]
 
 
 def open_clocks(item: ItemVersion, received_on: date) -> CaseClocks:
+    """Both clocks of a new case, counting from the day after ``received_on``."""
     return CaseClocks(
         statutory=LimitClock(item.statutory_limit, anchor=received_on),
         promised=LimitClock(item.promised_limit, anchor=received_on),
@@ -58,6 +81,7 @@ def open_clocks(item: ItemVersion, received_on: date) -> CaseClocks:
 
 
 def step_due(item: ItemVersion, state: str, entered_on: date, calendar: Calendar) -> DueDate | None:
+    """The due date of the step entered on ``entered_on``, if the state has its own limit."""
     limit = item.states[state].step_limit
     if limit is None:
         return None
@@ -65,9 +89,10 @@ def step_due(item: ItemVersion, state: str, entered_on: date, calendar: Calendar
 
 
 def clean_fields(
-    specs: tuple, given: Mapping[str, object] | None, what: str
+    specs: tuple[FieldSpec, ...], given: Mapping[str, object] | None, *, context_label: str
 ) -> dict[str, str]:
     """Check the form fields of a step: every required one present, nothing unknown."""
+    what = context_label
     given = dict(given or {})
     known = {spec.name for spec in specs}
     unknown = sorted(set(given) - known)
@@ -91,12 +116,18 @@ def plan_transition(
     clocks: CaseClocks,
     action: str,
     actor: Actor,
+    *,
     fields: Mapping[str, object] | None,
     on: date,
     calendar: Calendar,
     case_department: str,
     assigned_department: str | None = None,
-) -> tuple[TransitionPlan, dict[str, str]]:
+) -> TransitionPlan:
+    """Check that ``actor`` may fire ``action`` from ``state`` and work out what it changes.
+
+    Raises TransitionNotAllowed (wrong state, a second extension), Forbidden (role or department)
+    or InvalidInput (fields); nothing is written here.
+    """
     allowed = [t.name for t in item.transitions_from(state)]
     transition = item.transitions.get(action)
     if item.is_final(state):
@@ -124,34 +155,13 @@ def plan_transition(
             f"department '{actor.department}' may not act on a case of '{case_department}'"
             + (f" assigned to '{assigned_department}'" if assigned_department else "")
         )
-    values = clean_fields(transition.fields, fields, f"action '{action}'")
-
-    new_clocks = clocks
-    effect = transition.clock
-    if effect is ClockEffect.STOP:
-        new_clocks = CaseClocks(
-            clocks.statutory.stop(calendar, on), clocks.promised.stop(calendar, on), clocks.extended
-        )
-    elif effect is ClockEffect.RESUME:
-        new_clocks = CaseClocks(
-            clocks.statutory.resume(on), clocks.promised.resume(on), clocks.extended
-        )
-    elif effect is ClockEffect.RESTART:
-        new_clocks = CaseClocks(
-            clocks.statutory.restart(on), clocks.promised.restart(on), clocks.extended
-        )
-    elif effect is ClockEffect.EXTEND:
-        if clocks.extended:
-            raise TransitionNotAllowed(
-                f"action '{action}': the time limit has already been extended once (只可延期一次)"
-            )
-        days = transition.extend_days or 0
-        new_clocks = CaseClocks(
-            clocks.statutory.extend(days), clocks.promised.extend(days), extended=True
-        )
-
+    values = clean_fields(transition.fields, fields, context_label=f"action '{action}'")
+    try:
+        new_clocks = clocks.apply(transition.clock, on, calendar, extend_days=transition.extend_days or 0)
+    except TransitionNotAllowed as exc:
+        raise TransitionNotAllowed(f"action '{action}': {exc.message}") from None
     statutory_due, promised_due = new_clocks.dues(calendar)
-    plan = TransitionPlan(
+    return TransitionPlan(
         transition=transition,
         from_state=state,
         to_state=transition.target,
@@ -160,5 +170,5 @@ def plan_transition(
         promised_due=promised_due,
         step_due=step_due(item, transition.target, on, calendar),
         closes=item.is_final(transition.target),
+        values=values,
     )
-    return plan, values

@@ -1,4 +1,18 @@
-"""The error vocabulary shared by the CLI and the HTTP API (DESIGN.md section 6)."""
+"""The error vocabulary shared by the CLI and the HTTP API (DESIGN.md section 6).
+
+    GkflowError                  every error a user can cause: a stable code and a clear message
+    ├── NotFound                 not_found: no such case, item, version or record
+    ├── TransitionNotAllowed     transition_not_allowed: wrong state, a closed case, a second extension
+    ├── Forbidden                forbidden: role, department, CSRF
+    │   └── Unauthenticated      forbidden: no or unknown credentials
+    ├── Conflict                 conflict: a stale version, someone acted first
+    ├── InvalidInput             invalid_input: a bad field, named in the message
+    ├── CalendarUnknownYear      calendar_unknown_year: a date the calendar cannot count
+    ├── RateLimited              rate_limited: too many failures from one client
+    └── InvalidConfig            invalid_config: a config file, the database not initialised
+
+The entry points map these to exit codes (CLI) and statuses (gkflow.web.errors).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +21,6 @@ class GkflowError(Exception):
     """Base class: every error a user can cause carries a stable code and a clear message."""
 
     code = "invalid_input"
-    http_status = 400
 
     def __init__(self, message: str, **details: object) -> None:
         super().__init__(message)
@@ -23,34 +36,35 @@ class GkflowError(Exception):
 
 class NotFound(GkflowError):
     code = "not_found"
-    http_status = 404
 
 
 class TransitionNotAllowed(GkflowError):
     code = "transition_not_allowed"
-    http_status = 409
 
 
 class Forbidden(GkflowError):
     code = "forbidden"
-    http_status = 403
 
 
 class Conflict(GkflowError):
     code = "conflict"
-    http_status = 409
 
 
 class InvalidInput(GkflowError):
     code = "invalid_input"
-    http_status = 422
 
 
 class CalendarUnknownYear(GkflowError):
     code = "calendar_unknown_year"
-    http_status = 422
+
+
+class RateLimited(GkflowError):
+    code = "rate_limited"
+
+
+class Unauthenticated(Forbidden):
+    """No credentials, or unknown ones (the HTTP answer is 401 with code ``forbidden``)."""
 
 
 class InvalidConfig(GkflowError):
     code = "invalid_config"
-    http_status = 500

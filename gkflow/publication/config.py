@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gkflow.configfile import read_mapping
+from gkflow.config.files import read_mapping
+from gkflow.delivery.staff import StaffNotices, staff_notices
 from gkflow.domain.errors import InvalidConfig
 from gkflow.settings import Settings
 
@@ -37,15 +37,6 @@ class TaskConfig:
     first_period: str
     source: SourceConfig
     cms: bool = True  # publish to the CMS too when one is configured
-
-
-@dataclass(frozen=True)
-class StaffNotices:
-    channel: str = "sandbox"
-    recipients: dict[str, str] = field(default_factory=dict)  # department -> recipient
-
-    def recipient(self, department: str) -> str:
-        return self.recipients.get(department, department)
 
 
 @dataclass(frozen=True)
@@ -79,14 +70,21 @@ def load_publication_config(settings: Settings) -> PublicationConfig:
     site_dir = Path(data["site_dir"]) if data.get("site_dir") else settings.var_dir / "site"
     tasks = {name: _task(path, name, spec) for name, spec in (data.get("tasks") or {}).items()}
     cms_spec = data.get("cms") or {}
-    cms_url = os.environ.get("GKFLOW_CMS_URL") or cms_spec.get("url")
+    cms_url = settings.cms_url or cms_spec.get("url")
     cms = None
     if cms_url:
-        token_env = cms_spec.get("token_env", "GKFLOW_CMS_TOKEN")
-        cms = CmsConfig(cms_url, os.environ.get(token_env), float(cms_spec.get("timeout_seconds", 10)))
+        token_env = str(cms_spec.get("token_env", "GKFLOW_CMS_TOKEN"))
+        cms = CmsConfig(cms_url, settings.secret(token_env), float(cms_spec.get("timeout_seconds", 10)))
     staff = staff_notices(settings)
     public_url = f"{settings.public_base_url.rstrip('/')}/gk"
     return PublicationConfig(root, site_dir.resolve(), tasks, cms, staff, public_url)
+
+
+def site_dir(settings: Settings) -> Path:
+    """Where the published site lives (publication.yaml's ``site_dir``, else <var dir>/site); a
+    missing publication.yaml is not an error here: the site is simply empty."""
+    data = read_mapping(settings.config_dir / PUBLICATION_FILE)
+    return (Path(data["site_dir"]) if data.get("site_dir") else settings.var_dir / "site").resolve()
 
 
 def _task(path: Path, name: str, spec: Any) -> TaskConfig:
@@ -112,10 +110,3 @@ def _task(path: Path, name: str, spec: Any) -> TaskConfig:
         source=SourceConfig(source["type"], str(location), float(source.get("timeout_seconds", 10))),
         cms=bool(spec.get("cms", True)),
     )
-
-
-def staff_notices(settings: Settings) -> StaffNotices:
-    """Where staff notices go; the sandbox with the department as recipient when nothing is set."""
-    path = settings.config_dir / PUBLICATION_FILE
-    spec = read_mapping(path).get("staff_notices") or {}
-    return StaffNotices(spec.get("channel", "sandbox"), dict(spec.get("recipients") or {}))

@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy import Connection, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from gkflow.db.engine import write_connection
 from gkflow.db.models import OutboxRow
 from gkflow.db.publication_models import PublicationRow
 from gkflow.domain.errors import Conflict
 from gkflow.runtime import Runtime
-from gkflow.services.cases import write_connection
 
 ledger_t = PublicationRow.__table__
 outbox_t = OutboxRow.__table__
@@ -63,7 +63,7 @@ def _with_next_version(rt: Runtime, values: dict[str, Any],
     """Insert a row as the next version; a concurrent writer taking the same number makes us retry."""
     for _attempt in range(5):
         try:
-            with write_connection(rt) as conn, conn.begin():
+            with write_connection(rt.engine) as conn, conn.begin():
                 row_id, version = _insert_next(conn, values)
                 if extra is not None:
                     extra(conn, version)
@@ -81,7 +81,7 @@ def reserve(rt: Runtime, values: dict[str, Any]) -> tuple[int, int]:
 
 def finish_published(rt: Runtime, row_id: int, *, task: str, subject: str, period: str,
                      content_hash: str, receipts: Mapping[str, Any], now: datetime) -> None:
-    with write_connection(rt) as conn, conn.begin():
+    with write_connection(rt.engine) as conn, conn.begin():
         conn.execute(
             update(ledger_t).where(_key(task, subject, period), ledger_t.c.status == PUBLISHED,
                                    ledger_t.c.id != row_id)
@@ -120,7 +120,7 @@ def record_failed(rt: Runtime, values: dict[str, Any], reasons: list[str], *, ch
         _row, version = _with_next_version(
             rt, {**values, "status": FAILED, "reasons": reasons_json, "receipts": receipts_json}, notify)
         return version
-    with write_connection(rt) as conn, conn.begin():
+    with write_connection(rt.engine) as conn, conn.begin():
         version = conn.execute(select(ledger_t.c.version).where(ledger_t.c.id == row_id)).scalar_one()
         conn.execute(update(ledger_t).where(ledger_t.c.id == row_id).values(
             status=FAILED, reasons=reasons_json, receipts=receipts_json))

@@ -15,7 +15,6 @@ class SourceUnavailable(GkflowError):
     """The source could not be read: missing file, server down, not JSON. Nothing is published."""
 
     code = "invalid_input"
-    http_status = 502
 
 
 @dataclass(frozen=True)

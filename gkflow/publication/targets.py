@@ -19,7 +19,6 @@ from gkflow.publication.config import CmsConfig
 
 class TargetFailed(GkflowError):
     code = "invalid_input"
-    http_status = 502
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Milestone triggers: a construction-project case reaching a milestone publishes its progress.
 
 The transition writes a ``construction.milestone`` trigger row to the outbox in its own transaction;
-this consumer claims such rows with a lease (gkflow.outbox), publishes, and records the outcome. A
+this consumer claims such rows with a lease (gkflow.delivery.outbox), publishes, and records the outcome. A
 monthly report filed before its month has closed waits in the outbox until the month end.
 """
 
@@ -13,12 +13,12 @@ import socket
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from gkflow import outbox
+from gkflow.db.case_rows import case_row
+from gkflow.delivery import outbox
 from gkflow.domain.errors import GkflowError, NotFound
 from gkflow.publication.periods import Cadence, parse_period
 from gkflow.publication.service import Step, direct, publish_period
 from gkflow.runtime import Runtime
-from gkflow.services.views import load_case_row
 
 MILESTONE_TOPIC = "construction.milestone"
 TASK = "construction-progress"
@@ -40,7 +40,8 @@ def due_milestones(rt: Runtime) -> int:
 
 def milestone_rows(rt: Runtime, payload: dict[str, Any]) -> tuple[str, str, list[dict[str, str]]]:
     """(project code, period, the one source row) from a trigger's payload and its case."""
-    case = load_case_row(rt, payload["case_no"])
+    with rt.engine.connect() as conn:
+        case = case_row(conn, payload["case_no"])
     submitted = json.loads(case["fields"] or "{}")
     reported = payload.get("fields") or {}
     milestone = str(reported.get("milestone", "")).strip()

@@ -8,7 +8,7 @@ from enum import StrEnum
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from gkflow.configfile import read_mapping
+from gkflow.config.files import read_mapping
 from gkflow.domain.errors import InvalidConfig
 
 SCHEDULES_FILE = "schedules.yaml"

@@ -10,12 +10,15 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from gkflow.configfile import read_mapping
+from gkflow.config.files import read_mapping
+from gkflow.db.case_rows import cases_t
+from gkflow.db.engine import write_connection
 from gkflow.db.web_models import RatingRow, RectificationRow
 from gkflow.domain.cases import Actor
 from gkflow.domain.errors import Conflict, Forbidden, InvalidConfig, InvalidInput, NotFound
+from gkflow.domain.identifiers import query_code_matches
 from gkflow.runtime import Runtime
-from gkflow.services.cases import append_event, cases_t, query_code_matches, write_connection
+from gkflow.services.cases import append_event
 from gkflow.services.views import PUBLIC_NOT_FOUND
 
 ratings_t = RatingRow.__table__
@@ -68,7 +71,7 @@ def rate_case(rt: Runtime, case_no: str, query_code: str, level: int, comment: s
     bad = level in BAD_LEVELS
     policy = rating_policy(rt) if bad else RatingPolicy()
     due = rt.calendar.add_working_days(today, policy.rectification_working_days) if bad else None
-    with write_connection(rt) as conn, conn.begin():
+    with write_connection(rt.engine) as conn, conn.begin():
         row = conn.execute(select(cases_t).where(cases_t.c.case_no == case_no)).mappings().first()
         if row is None or not query_code or not query_code_matches(case_no, query_code, row["query_hash"]):
             raise NotFound(PUBLIC_NOT_FOUND)
@@ -97,7 +100,8 @@ def rate_case(rt: Runtime, case_no: str, query_code: str, level: int, comment: s
         except IntegrityError:
             raise Conflict("该办件已评价，每件只能评价一次 (this case has been rated already)") from None
         fields = {"level": str(level), "label": LEVELS[level]}
-        append_event(conn, row, RATED_ACTION, Actor("applicant", "applicant"), now, comment, fields)
+        append_event(conn, row, RATED_ACTION, Actor("applicant", "applicant"), at=now, comment=comment,
+                     fields=fields)
         if bad and due is not None:
             conn.execute(
                 rectifications_t.insert().values(
@@ -138,7 +142,7 @@ def close_rectification(
     resolution = (resolution or "").strip()
     if not resolution:
         raise InvalidInput("describe what was done (整改情况)", fields=["resolution"])
-    with write_connection(rt) as conn, conn.begin():
+    with write_connection(rt.engine) as conn, conn.begin():
         row = (
             conn.execute(select(rectifications_t).where(rectifications_t.c.id == rectification_id))
             .mappings()
@@ -175,7 +179,10 @@ def rating_summary(rt: Runtime) -> dict[str, Any]:
     }
 
 
-def rectifications(rt: Runtime, *, status: str | None = "open", limit: int = 100) -> list[dict[str, Any]]:
+def rectifications(
+    rt: Runtime, *, status: str | None = "open", department: str | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Rectifications of bad ratings, soonest due first; only ``department``'s when it is given."""
     query = (
         select(rectifications_t, ratings_t.c.level, ratings_t.c.comment, ratings_t.c.item_code)
         .join(ratings_t, ratings_t.c.id == rectifications_t.c.rating_id)
@@ -184,6 +191,8 @@ def rectifications(rt: Runtime, *, status: str | None = "open", limit: int = 100
     )
     if status:
         query = query.where(rectifications_t.c.status == status)
+    if department is not None:
+        query = query.where(rectifications_t.c.department == department)
     with rt.engine.connect() as conn:
         rows = conn.execute(query).mappings().all()
     today = rt.local_date(rt.now())

@@ -8,19 +8,13 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
+from gkflow.db.case_rows import cases_t, clocks_from_row, due_columns, insert_outbox
+from gkflow.db.engine import write_connection
 from gkflow.domain.cases import Actor, step_due
 from gkflow.domain.errors import Conflict
 from gkflow.runtime import Runtime
-from gkflow.services.cases import (
-    append_event,
-    cases_t,
-    clocks_from_row,
-    due_columns,
-    notice_context,
-    outbox_rows,
-    outbox_t,
-    write_connection,
-)
+from gkflow.services.cases import append_event
+from gkflow.services.notices import notice_context, outbox_rows
 
 SYSTEM = Actor("gkflow", "system")
 ACTION = "due_date_recomputed"
@@ -28,6 +22,7 @@ COMMENT = "官方节假日安排公布后重新计算期限"
 
 
 def recompute_provisional(rt: Runtime) -> list[dict[str, Any]]:
+    """Recompute every open case's provisional due dates; the cases whose dates changed."""
     calendar = rt.calendar
     now = rt.now()
     changed: list[dict[str, Any]] = []
@@ -51,7 +46,7 @@ def recompute_provisional(rt: Runtime) -> list[dict[str, Any]]:
 
 def _recompute_one(rt: Runtime, case_no: str, calendar: Any, now: datetime) -> dict[str, Any] | None:
     """One case in one transaction: None when it closed meanwhile or nothing changed."""
-    with write_connection(rt) as conn, conn.begin():
+    with write_connection(rt.engine) as conn, conn.begin():
         row = conn.execute(select(cases_t).where(cases_t.c.case_no == case_no)).mappings().first()
         if row is None or row["closed_at"] is not None:
             return None
@@ -67,15 +62,15 @@ def _recompute_one(rt: Runtime, case_no: str, calendar: Any, now: datetime) -> d
         after = {key: _iso(columns[key]) for key in ("statutory_due", "promised_due")}
         fields = {f"{k}_before": v or "" for k, v in before.items()} | {
             f"{k}_after": v or "" for k, v in after.items()}
-        seq = append_event(conn, row, ACTION, SYSTEM, now, COMMENT, fields, **columns)
+        seq = append_event(conn, row, ACTION, SYSTEM, at=now, comment=COMMENT, fields=fields, **columns)
         moved = before != after
         if moved:
             case_after = {**row, **columns}
-            context = notice_context(rt, item, case_after, action_label="期限调整", state=row["state"],
-                                     at=now, comment=None, fields=fields)
-            rows = outbox_rows(item, case_after, row["id"], seq, ("due_date_changed",), (), context, now)
-            if rows:
-                conn.execute(outbox_t.insert(), rows)
+            context = notice_context(rt.settings, item, case_after, action_label="期限调整",
+                                     state=row["state"], at=now, comment=None, fields=fields)
+            insert_outbox(conn, outbox_rows(item, case_after, case_id=row["id"], seq=seq,
+                                            notices=("due_date_changed",), triggers=(), context=context,
+                                            now=now))
     return {"case_no": case_no, "before": before, "after": after, "moved": moved}
 
 

@@ -1,4 +1,4 @@
-"""Read models: a case as the CLI and API show it, with its timeline and live warnings."""
+"""Read models: a case as the CLI and API show it, with its timeline and live warnings; an item."""
 
 from __future__ import annotations
 
@@ -6,18 +6,17 @@ import json
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import select
-
-from gkflow.db.models import CaseRow, EventRow
+from gkflow.db import case_rows
+from gkflow.db.case_rows import clocks_from_row
 from gkflow.domain.calendar import DueDate
+from gkflow.domain.cases import Actor
 from gkflow.domain.deadlines import days_left, warning_level
 from gkflow.domain.errors import NotFound
+from gkflow.domain.identifiers import query_code_matches
+from gkflow.domain.items import ItemVersion
 from gkflow.domain.masking import mask_id_number, mask_name, mask_phone
 from gkflow.runtime import Runtime
-from gkflow.services.cases import clocks_from_row, query_code_matches
-
-cases_t = CaseRow.__table__
-events_t = EventRow.__table__
+from gkflow.services.accounts import Account
 
 # One "not found" for a wrong number and a wrong code alike, so case numbers cannot be probed.
 PUBLIC_NOT_FOUND = (
@@ -38,19 +37,15 @@ def local_iso(rt: Runtime, at: datetime | None) -> str | None:
 
 
 def load_case_row(rt: Runtime, case_no: str) -> dict[str, Any]:
+    """Every column of one case; NotFound if there is none."""
     with rt.engine.connect() as conn:
-        row = conn.execute(select(cases_t).where(cases_t.c.case_no == case_no)).mappings().first()
-    if row is None:
-        raise NotFound(f"case {case_no} not found")
-    return dict(row)
+        return case_rows.case_row(conn, case_no)
 
 
 def load_events(rt: Runtime, case_id: int) -> list[dict[str, Any]]:
+    """A case's events in order."""
     with rt.engine.connect() as conn:
-        rows = conn.execute(
-            select(events_t).where(events_t.c.case_id == case_id).order_by(events_t.c.seq)
-        ).mappings().all()
-    return [dict(r) for r in rows]
+        return case_rows.event_rows(conn, case_id)
 
 
 def live_warnings(rt: Runtime, row: dict[str, Any], today: date) -> list[dict[str, Any]]:
@@ -147,6 +142,14 @@ _SYSTEM_ACTION_LABELS = {
 }
 
 
+def case_actor(rt: Runtime, account: Account, case_no: str, action: str) -> Actor:
+    """The actor ``account`` fires ``action`` as: the first of its roles the transition allows (the
+    engine then checks role and department)."""
+    row = load_case_row(rt, case_no)
+    transition = rt.item(row["item_code"], row["item_version"]).transitions.get(action)
+    return account.actor_for(transition.roles if transition else ())
+
+
 def show_case(rt: Runtime, case_no: str) -> dict[str, Any]:
     return case_view(rt, load_case_row(rt, case_no), with_timeline=True)
 
@@ -184,3 +187,34 @@ def _public_fields(item: Any, entry: dict[str, Any]) -> dict[str, Any]:
         allowed = _PUBLIC_SYSTEM_FIELDS[entry["action"]]
         return dict(fields) if allowed is None else {k: v for k, v in fields.items() if k in allowed}
     return {}
+
+
+# -- items ----------------------------------------------------------------------------------------
+
+
+def item_summary(item: ItemVersion) -> dict[str, Any]:
+    """An item in a list: code, name, version."""
+    return {"code": item.code, "name": item.name, "version": item.version}
+
+
+def item_detail(item: ItemVersion) -> dict[str, Any]:
+    """One item version: limits, materials, states and transitions (DESIGN.md section 6)."""
+    return {
+        "code": item.code, "name": item.name, "version": item.version,
+        "effective_from": item.effective_from.isoformat(), "area": item.area,
+        "department": item.department, "basis": list(item.basis), "fee": item.fee,
+        "channels": list(item.channels), "notice_channels": list(item.notice_channels),
+        "statutory_limit": item.statutory_limit.to_dict(),
+        "promised_limit": item.promised_limit.to_dict(),
+        "materials": [{"name": m.name, "required": m.required, "note": m.note} for m in item.materials],
+        "initial_state": item.initial_state,
+        "states": [{"name": s.name, "label": s.label, "final": s.final, "stops_clock": s.stops_clock}
+                   for s in item.states.values()],
+        "transitions": [
+            {"name": t.name, "label": t.label, "from": list(t.sources), "to": t.target,
+             "roles": list(t.roles), "fields": [f.name for f in t.fields],
+             "clock": t.clock.value if t.clock else None, "extend_days": t.extend_days,
+             "notices": list(t.notices), "triggers": list(t.triggers)}
+            for t in item.transitions.values()
+        ],
+    }

@@ -8,11 +8,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from gkflow.domain.errors import Conflict, Forbidden
-from gkflow.outbox import retry_dead
-from gkflow.web.common import FormData, api_account, check_csrf, render, require_session, rt_of
-from gkflow.web.dashboard import dashboard
+from gkflow.delivery.outbox import retry_dead
+from gkflow.domain.errors import Conflict
+from gkflow.services.dashboard import dashboard
+from gkflow.web.deps import AdminSession, ApiAdmin, FormData, RuntimeDep, check_csrf
 from gkflow.web.svg import bar_chart, state_diagram
+from gkflow.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api/admin")
@@ -59,9 +60,8 @@ def _charts(data: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/admin", response_class=HTMLResponse)
-def dashboard_page(request: Request) -> Response:
-    session = require_session(request, admin=True)
-    data = dashboard(rt_of(request))
+def dashboard_page(request: Request, rt: RuntimeDep, session: AdminSession) -> Response:
+    data = dashboard(rt)
     return render(
         request,
         "dashboard.html",
@@ -76,18 +76,18 @@ def dashboard_page(request: Request) -> Response:
 
 
 @router.post("/admin/outbox/{message_id}/retry")
-def retry_dead_letter(request: Request, message_id: int, form: FormData) -> Response:
-    session = require_session(request, admin=True)
+def retry_dead_letter(
+    request: Request, rt: RuntimeDep, session: AdminSession, message_id: int, form: FormData
+) -> Response:
     check_csrf(request, form, session)
-    if not retry_dead(rt_of(request), message_id):
+    if not retry_dead(rt, message_id):
         raise Conflict(f"notice {message_id} is not a dead letter (already retried or delivered?)")
     return RedirectResponse(f"/admin?retried={message_id}#dead-letters", status_code=303)
 
 
 @router.get("/admin/catalogue", response_class=HTMLResponse)
-def catalogue_page(request: Request) -> Response:
-    session = require_session(request, admin=True)
-    catalogue = rt_of(request).catalogue
+def catalogue_page(request: Request, rt: RuntimeDep, session: AdminSession) -> Response:
+    catalogue = rt.catalogue
     items = [
         {"latest": catalogue.latest(code), "versions": catalogue.versions[code]} for code in catalogue.codes()
     ]
@@ -96,10 +96,10 @@ def catalogue_page(request: Request) -> Response:
 
 @router.get("/admin/catalogue/{code}", response_class=HTMLResponse)
 def catalogue_item_page(
-    request: Request, code: str, version: int | None = Query(default=None, ge=1)
+    request: Request, rt: RuntimeDep, session: AdminSession, code: str,
+    version: int | None = Query(default=None, ge=1),
 ) -> Response:
-    session = require_session(request, admin=True)
-    catalogue = rt_of(request).catalogue
+    catalogue = rt.catalogue
     item = catalogue.get(code, version) if version else catalogue.latest(code)
     return render(
         request,
@@ -114,9 +114,6 @@ def catalogue_item_page(
 
 
 @api_router.get("/dashboard")
-def dashboard_api(request: Request) -> Any:
+def dashboard_api(rt: RuntimeDep, _admin: ApiAdmin) -> Any:
     """The dashboard's figures as JSON (administrator token)."""
-    account = api_account(request)
-    if not account.is_admin:
-        raise Forbidden("administrators only")
-    return jsonable_encoder(dashboard(rt_of(request)))
+    return jsonable_encoder(dashboard(rt))

@@ -4,25 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
-from gkflow.auth import Account
-from gkflow.domain.errors import Forbidden, InvalidInput, NotFound
+from gkflow.domain.access import require_may_see_case, require_staff_with_department
+from gkflow.domain.errors import InvalidInput, NotFound
 from gkflow.runtime import Runtime
-from gkflow.services.cases import Applicant, cases_t, fire, submit_case
+from gkflow.services.cases import Applicant, fire, submit_case
+from gkflow.services.lookup_limits import check_lookup_allowed, guarded_public_case, record_lookup_failure
 from gkflow.services.ratings import rate_case
-from gkflow.services.views import public_case, show_case
-from gkflow.web.common import (
-    api_account,
-    check_lookup_allowed,
-    client_key,
-    may_see_case,
-    record_lookup_failure,
-    rt_of,
-)
-from gkflow.web.worklist import worklist
+from gkflow.services.views import case_actor, item_detail, item_summary, public_case, show_case
+from gkflow.services.worklist import worklist
+from gkflow.web.deps import ApiAccount, ClientKey, RuntimeDep
 
 router = APIRouter(prefix="/api")
 
@@ -69,18 +62,6 @@ class RatingRequest(BaseModel):
     comment: str | None = Field(default=None, max_length=500)
 
 
-def guarded_public_case(request: Request, case_no: str, code: str) -> dict[str, Any]:
-    """The public view, with failures counted per client so numbers and codes cannot be probed."""
-    rt = rt_of(request)
-    client = client_key(request)
-    check_lookup_allowed(rt, client)
-    try:
-        return public_case(rt, case_no, code)
-    except NotFound:
-        record_lookup_failure(rt, client)
-        raise
-
-
 def submit_online(rt: Runtime, body: CaseSubmission) -> dict[str, Any]:
     item = rt.item_in_force(body.item, rt.local_date(rt.now()))
     if item.channels and "online" not in item.channels:
@@ -100,47 +81,36 @@ def submit_online(rt: Runtime, body: CaseSubmission) -> dict[str, Any]:
     return view
 
 
-def staff_actor_check(account: Account) -> None:
-    if not account.is_admin and not account.department:
-        raise Forbidden(f"account '{account.username}' has no department and may not act on cases")
-
-
 @router.get("/items")
-def list_items(request: Request) -> list[dict[str, Any]]:
-    from gkflow.cli import item_summary
-
-    catalogue = rt_of(request).catalogue
+def list_items(rt: RuntimeDep) -> list[dict[str, Any]]:
+    catalogue = rt.catalogue
     return [item_summary(catalogue.latest(code)) for code in catalogue.codes()]
 
 
 @router.get("/items/{code}", responses=ERROR_RESPONSES)
-def get_item(request: Request, code: str) -> dict[str, Any]:
-    from gkflow.cli import item_detail
-
-    return item_detail(rt_of(request).catalogue.latest(code))
+def get_item(rt: RuntimeDep, code: str) -> dict[str, Any]:
+    return item_detail(rt.catalogue.latest(code))
 
 
 @router.post("/cases", status_code=201, responses=ERROR_RESPONSES)
-def submit(request: Request, body: CaseSubmission) -> dict[str, Any]:
+def submit(rt: RuntimeDep, body: CaseSubmission) -> dict[str, Any]:
     """Online submission: the case object with its query code (shown this once)."""
-    return submit_online(rt_of(request), body)
+    return submit_online(rt, body)
 
 
 @router.get("/cases/{case_no}", responses=ERROR_RESPONSES)
 async def lookup(
-    request: Request, case_no: str, code: str = Query(default="", max_length=64)
+    rt: RuntimeDep, client: ClientKey, case_no: str, code: str = Query(default="", max_length=64)
 ) -> dict[str, Any]:
     """Public, masked status and timeline; a wrong number or code answers the same 404."""
     # Deliberately async: a look-up is two indexed reads (< 1 ms); running it on the event loop avoids
     # the thread-pool hand-off whose GIL switching tripled the p99 under load (bench/bench_web.py).
-    return guarded_public_case(request, case_no, code)
+    return guarded_public_case(rt, client=client, case_no=case_no, code=code)
 
 
 @router.post("/cases/{case_no}/rating", status_code=201, responses=ERROR_RESPONSES)
-def rate(request: Request, case_no: str, body: RatingRequest) -> dict[str, Any]:
+def rate(rt: RuntimeDep, client: ClientKey, case_no: str, body: RatingRequest) -> dict[str, Any]:
     """好差评, once per completed case; a bad rating opens a rectification."""
-    rt = rt_of(request)
-    client = client_key(request)
     check_lookup_allowed(rt, client)
     try:
         rated = rate_case(rt, case_no, body.code, body.level, body.comment)
@@ -158,53 +128,39 @@ def rate(request: Request, case_no: str, body: RatingRequest) -> dict[str, Any]:
 
 @router.get("/staff/cases", responses=ERROR_RESPONSES)
 def staff_worklist(
-    request: Request,
+    rt: RuntimeDep,
+    account: ApiAccount,
     item: str | None = Query(default=None, max_length=100),
     state: str | None = Query(default=None, max_length=100),
     sort: str = Query(default="due", pattern="^(due|received|case_no|state|item)$"),
 ) -> list[dict[str, Any]]:
     """The open cases of the caller's department (all departments for an administrator)."""
-    account = api_account(request)
-    staff_actor_check(account)
-    rows = worklist(rt_of(request), account, item=item, state=state, sort=sort)
+    require_staff_with_department(account)
+    rows = worklist(rt, account, item=item, state=state, sort=sort)
     return [{k: v for k, v in r.items() if k != "row"} for r in rows]
 
 
 @router.get("/staff/cases/{case_no}", responses=ERROR_RESPONSES)
-def staff_case(request: Request, case_no: str) -> dict[str, Any]:
-    account = api_account(request)
-    view = show_case(rt_of(request), case_no)
-    if not may_see_case(account, view["department"], view["assigned_department"]):
-        raise Forbidden(f"case {case_no} belongs to {view['department']}")
+def staff_case(rt: RuntimeDep, account: ApiAccount, case_no: str) -> dict[str, Any]:
+    view = show_case(rt, case_no)
+    require_may_see_case(account, case_no=case_no, department=view["department"],
+                         assigned_department=view["assigned_department"])
     return view
 
 
 @router.post("/cases/{case_no}/actions/{action}", responses=ERROR_RESPONSES)
-def act(request: Request, case_no: str, action: str, body: ActionRequest) -> dict[str, Any]:
+def act(
+    rt: RuntimeDep, account: ApiAccount, case_no: str, action: str, body: ActionRequest
+) -> dict[str, Any]:
     """Fire one transition as the token's user: 403 role/department, 409 state/version, 422 fields."""
-    rt = rt_of(request)
-    account = api_account(request)
-    staff_actor_check(account)
-    actor = actor_for_case(rt, account, case_no, action)
+    require_staff_with_department(account)
     fire(
         rt,
         case_no,
         action,
-        actor,
+        case_actor(rt, account, case_no, action),
         fields=body.fields,
         expected_version=body.expected_version,
         comment=body.comment,
     )
     return show_case(rt, case_no)
-
-
-def actor_for_case(rt: Runtime, account: Account, case_no: str, action: str) -> Any:
-    """Pick the user's role that the transition allows (the engine then checks role and department)."""
-    with rt.engine.connect() as conn:
-        row = conn.execute(
-            select(cases_t.c.item_code, cases_t.c.item_version).where(cases_t.c.case_no == case_no)
-        ).first()
-    if row is None:
-        raise NotFound(f"case {case_no} not found")
-    transition = rt.item(row.item_code, row.item_version).transitions.get(action)
-    return account.actor_for(transition.roles if transition else ())

@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
+from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from gkflow.delivery.config import load_channels_config
 from gkflow.domain.errors import GkflowError
+from gkflow.publication.config import site_dir
 from gkflow.runtime import Runtime
-from gkflow.web.common import LoginRequired, make_environment, page_session, render
+from gkflow.web import admin_pages, api, intake, public_pages, receipts, site, staff_pages
+from gkflow.web.deps import LoginRequired, RuntimeDep, page_session
+from gkflow.web.errors import http_status
+from gkflow.web.templating import make_environment, render
 
 _HTTP_CODES = {401: "forbidden", 403: "forbidden", 404: "not_found", 409: "conflict"}
+
+
+class Health(BaseModel):
+    ok: bool
 
 
 def _wants_json(request: Request) -> bool:
@@ -46,62 +57,57 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or str(loc[-1] if loc else "request")
 
 
+async def _gkflow_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, GkflowError)
+    return _error_response(request, http_status(exc), exc.code, exc.message, exc.details or None)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    problems = [f"{_field_name(tuple(e.get('loc', ())))}: {e.get('msg', 'invalid')}" for e in exc.errors()]
+    fields = sorted({_field_name(tuple(e.get("loc", ()))) for e in exc.errors()})
+    return _error_response(
+        request, 422, "invalid_input", "invalid input — " + "; ".join(problems), {"fields": fields}
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "invalid_input")
+    message = exc.detail if isinstance(exc.detail, str) else "request failed"
+    if exc.status_code == 404:
+        message = f"no such page or endpoint: {request.url.path}"
+    return _error_response(request, exc.status_code, code, message)
+
+
+async def _login_required(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LoginRequired)
+    return RedirectResponse(f"/staff/login?next={quote(exc.next_url, safe='')}", status_code=303)
+
+
+def healthz(rt: RuntimeDep) -> Health:
+    """The database answers."""
+    with rt.engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    return Health(ok=True)
+
+
 def create_app(rt: Runtime) -> FastAPI:
+    """The web app over ``rt``; configuration read once here, not per request."""
     app = FastAPI(title="gkflow", version="0.1.0", description="最多跑一次 case engine: JSON API")
     app.state.rt = rt
     app.state.templates = make_environment(rt)
+    app.state.channels_config = load_channels_config(rt.settings)
+    app.state.site_root = site_dir(rt.settings)
 
-    @app.exception_handler(GkflowError)
-    async def _gkflow_error(request: Request, exc: GkflowError) -> Response:
-        return _error_response(request, exc.http_status, exc.code, exc.message, exc.details or None)
+    app.add_exception_handler(GkflowError, _gkflow_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(LoginRequired, _login_required)
 
-    @app.exception_handler(RequestValidationError)
-    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
-        problems = [
-            f"{_field_name(tuple(e.get('loc', ())))}: {e.get('msg', 'invalid')}" for e in exc.errors()
-        ]
-        fields = sorted({_field_name(tuple(e.get("loc", ()))) for e in exc.errors()})
-        return _error_response(
-            request, 422, "invalid_input", "invalid input — " + "; ".join(problems), {"fields": fields}
-        )
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        code = _HTTP_CODES.get(exc.status_code, "invalid_input")
-        message = exc.detail if isinstance(exc.detail, str) else "request failed"
-        if exc.status_code == 404:
-            message = f"no such page or endpoint: {request.url.path}"
-        return _error_response(request, exc.status_code, code, message)
-
-    @app.exception_handler(LoginRequired)
-    async def _login_required(_request: Request, exc: LoginRequired) -> Response:
-        from urllib.parse import quote
-
-        return RedirectResponse(f"/staff/login?next={quote(exc.next_url, safe='')}", status_code=303)
-
-    @app.get("/healthz")
-    def healthz() -> dict[str, Any]:
-        from sqlalchemy import text
-
-        with rt.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        return {"ok": True}
-
-    from gkflow.web import admin_pages, api, intake, public_pages, staff_pages
-
-    app.include_router(api.router)
-    app.include_router(intake.router)
-    app.include_router(public_pages.router)
-    app.include_router(staff_pages.router)
-    app.include_router(admin_pages.router)
-    app.include_router(admin_pages.api_router)
+    app.add_api_route("/healthz", healthz, methods=["GET"], response_model=Health)
+    for router in (api.router, intake.router, receipts.router, public_pages.router, staff_pages.router,
+                   admin_pages.router, admin_pages.api_router, site.router):
+        app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
-
-    # Routers owned by other parts (delivery receipts, published site, pages) mount here.
-    for module in WEB_EXTENSION_MODULES:
-        importlib.import_module(module).mount(app, rt)
-
     return app
-
-
-WEB_EXTENSION_MODULES: list[str] = ["gkflow.web.site", "gkflow.web.receipts"]

@@ -10,17 +10,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from gkflow.domain.errors import GkflowError, NotFound
 from gkflow.domain.items import ClockEffect, ItemVersion
+from gkflow.runtime import Runtime
+from gkflow.services.lookup_limits import check_lookup_allowed, guarded_public_case, record_lookup_failure
 from gkflow.services.ratings import LEVELS, rate_case, rating_of
-from gkflow.web.api import guarded_public_case
-from gkflow.web.common import (
-    FormData,
-    check_csrf,
-    check_lookup_allowed,
-    client_key,
-    record_lookup_failure,
-    render,
-    rt_of,
-)
+from gkflow.web.deps import ClientKey, FormData, RuntimeDep, check_csrf
+from gkflow.web.errors import http_status
+from gkflow.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
@@ -28,8 +23,7 @@ UNIT_WORDS = {"working": "个工作日", "calendar": "个自然日"}
 
 
 @router.get("/", response_class=HTMLResponse)
-def landing(request: Request) -> Response:
-    rt = rt_of(request)
+def landing(request: Request, rt: RuntimeDep) -> Response:
     catalogue = rt.catalogue
     items = [catalogue.latest(code) for code in catalogue.codes()]
     return render(request, "landing.html", {"items": items})
@@ -100,8 +94,7 @@ def next_steps(item: ItemVersion, view: dict[str, Any]) -> list[str]:
     return advice
 
 
-def _status_context(request: Request, view: dict[str, Any], code: str) -> dict[str, Any]:
-    rt = rt_of(request)
+def _status_context(rt: Runtime, view: dict[str, Any], code: str) -> dict[str, Any]:
     item = rt.item(view["item"], view["item_version"])
     state = item.states[view["state"]]
     rating = rating_of(rt, view["case_no"]) if view["final"] else None
@@ -124,33 +117,34 @@ def _not_found(request: Request, case_no: str, exc: GkflowError) -> Response:
     return render(
         request,
         "status_form.html",
-        {"error": exc.message, "case_no": case_no, "status_code": exc.http_status},
-        status_code=exc.http_status,
+        {"error": exc.message, "case_no": case_no, "status_code": http_status(exc)},
+        status_code=http_status(exc),
     )
 
 
 @router.get("/status/{case_no}", response_class=HTMLResponse)
 async def status_page(
-    request: Request, case_no: str, code: str = Query(default="", max_length=64)
+    request: Request, rt: RuntimeDep, client: ClientKey, case_no: str,
+    code: str = Query(default="", max_length=64),
 ) -> Response:
     # async for the same reason as the status API (gkflow.web.api.lookup): short reads, no hand-off.
     try:
-        view = guarded_public_case(request, case_no, code)
-    except (NotFound, GkflowError) as exc:
-        if exc.http_status in (404, 429):
+        view = guarded_public_case(rt, client=client, case_no=case_no, code=code)
+    except GkflowError as exc:
+        if http_status(exc) in (404, 429):
             return _not_found(request, case_no, exc)
         raise
-    context = _status_context(request, view, code)
+    context = _status_context(rt, view, code)
     context["rated_now"] = request.query_params.get("rated") == "1"
     return render(request, "status.html", context)
 
 
 @router.post("/status/{case_no}/rating", response_class=HTMLResponse)
-def rating_form(request: Request, case_no: str, form: FormData) -> Response:
-    rt = rt_of(request)
+def rating_form(
+    request: Request, rt: RuntimeDep, client: ClientKey, case_no: str, form: FormData
+) -> Response:
     check_csrf(request, form, None)
     code = form.get("code", "").strip()
-    client = client_key(request)
     try:
         check_lookup_allowed(rt, client)
         try:
@@ -163,12 +157,12 @@ def rating_form(request: Request, case_no: str, form: FormData) -> Response:
             record_lookup_failure(rt, client)
             raise
     except GkflowError as exc:
-        if exc.http_status in (404, 429):
+        if http_status(exc) in (404, 429):
             return _not_found(request, case_no, exc)
-        view = guarded_public_case(request, case_no, code)
-        context = _status_context(request, view, code)
+        view = guarded_public_case(rt, client=client, case_no=case_no, code=code)
+        context = _status_context(rt, view, code)
         context.update(rated_now=False, rating_error=_zh_rating_error(exc))
-        return render(request, "status.html", context, status_code=exc.http_status)
+        return render(request, "status.html", context, status_code=http_status(exc))
     return RedirectResponse(
         f"/status/{quote(case_no, safe='')}?code={quote(code, safe='')}&rated=1", status_code=303
     )

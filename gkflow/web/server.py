@@ -9,14 +9,14 @@ from gkflow.web.app import create_app
 
 
 def run_server(host: str, port: int, with_scheduler: bool) -> None:
-    from gkflow.auth import refuse_demo_accounts_off_loopback
+    from gkflow.services.accounts import refuse_demo_accounts_off_loopback
 
     rt = runtime_from_env()
     refuse_demo_accounts_off_loopback(rt, host)
     app = create_app(rt)
     scheduler = None
     if with_scheduler:
-        from gkflow.prefect_env import configure_prefect_env
+        from gkflow.scheduling.prefect_env import configure_prefect_env
 
         configure_prefect_env(rt.settings.var_dir)  # before the scheduler's flows import prefect
         from gkflow.scheduling.embedded import EmbeddedScheduler

@@ -5,10 +5,10 @@ from __future__ import annotations
 import mimetypes
 from pathlib import Path
 
-from fastapi import FastAPI, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from gkflow.runtime import Runtime
+router = APIRouter(include_in_schema=False)
 
 _TYPES = {".csv": "text/csv; charset=utf-8", ".json": "application/json",
           ".html": "text/html; charset=utf-8"}
@@ -34,22 +34,19 @@ def resolve(root: Path, path: str) -> Path | None:
     return real
 
 
-def mount(app: FastAPI, rt: Runtime) -> None:
-    from gkflow.publication.config import load_publication_config
+@router.get("/gk")
+def site_root_redirect() -> Response:
+    return RedirectResponse("/gk/")
 
-    # Resolved once: parsing publication.yaml cost ≈ 5 ms on every /gk/ request.
-    site_root = load_publication_config(rt.settings).site_dir
 
-    @app.get("/gk", include_in_schema=False)
-    def site_root_redirect() -> Response:
-        return RedirectResponse("/gk/")
-
-    @app.get("/gk/{path:path}", include_in_schema=False)
-    def site_file(path: str) -> Response:
-        if path and not path.endswith("/") and "." not in path.rsplit("/", 1)[-1]:
-            return RedirectResponse(f"/gk/{path}/")  # so relative links in the page resolve
-        found = resolve(site_root, path)
-        if found is None:
-            raise HTTPException(status_code=404, detail="not published")
-        media = _TYPES.get(found.suffix) or mimetypes.guess_type(found.name)[0] or "application/octet-stream"
-        return FileResponse(found, media_type=media, headers={"Cache-Control": "no-cache"})
+@router.get("/gk/{path:path}")
+def site_file(request: Request, path: str) -> Response:
+    if path and not path.endswith("/") and "." not in path.rsplit("/", 1)[-1]:
+        return RedirectResponse(f"/gk/{path}/")  # so relative links in the page resolve
+    # Resolved once at start-up (gkflow.web.app): parsing publication.yaml cost ≈ 5 ms a request.
+    site_root: Path = request.app.state.site_root
+    found = resolve(site_root, path)
+    if found is None:
+        raise HTTPException(status_code=404, detail="not published")
+    media = _TYPES.get(found.suffix) or mimetypes.guess_type(found.name)[0] or "application/octet-stream"
+    return FileResponse(found, media_type=media, headers={"Cache-Control": "no-cache"})

@@ -11,32 +11,38 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
-from gkflow.auth import Account, Session, authenticate, close_session, open_session
+from gkflow.domain.access import (
+    department_filter,
+    may_act,
+    may_register,
+    registering_role,
+    require_may_act_on_cases,
+    require_may_see_case,
+)
 from gkflow.domain.cases import Actor
 from gkflow.domain.errors import Conflict, Forbidden, GkflowError, InvalidInput, NotFound
 from gkflow.domain.items import ItemVersion
 from gkflow.domain.masking import mask_name
+from gkflow.runtime import Runtime
+from gkflow.services.accounts import Account, authenticate
 from gkflow.services.cases import Applicant, fire, submit_case
+from gkflow.services.lookup_limits import check_lookup_allowed, record_lookup_failure
 from gkflow.services.ratings import close_rectification, rectifications
+from gkflow.services.sessions import Session, close_session, open_session
 from gkflow.services.views import show_case
-from gkflow.web.common import (
+from gkflow.services.worklist import worklist, worklist_count
+from gkflow.web.deps import (
     SESSION_COOKIE,
+    ClientKey,
     FormData,
+    RuntimeDep,
+    StaffSession,
     check_csrf,
-    check_lookup_allowed,
-    client_key,
-    may_see_case,
-    record_lookup_failure,
-    render,
-    require_session,
-    rt_of,
-    set_cookie,
 )
-from gkflow.web.worklist import worklist, worklist_count
+from gkflow.web.errors import http_status
+from gkflow.web.templating import render, set_cookie
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
-
-REGISTERING_ROLES = ("window_clerk", "dispatcher")
 
 
 def _safe_next(target: str | None) -> str:
@@ -54,12 +60,11 @@ def login_form(request: Request, next: str = Query(default="/staff", max_length=
 
 
 @router.post("/login", response_class=HTMLResponse)
-def login(request: Request, form: FormData) -> Response:
-    rt = rt_of(request)
+def login(request: Request, rt: RuntimeDep, client: ClientKey, form: FormData) -> Response:
     check_csrf(request, form, None)
     username = form.get("username", "").strip()
     target = _safe_next(form.get("next"))
-    key = "login:" + client_key(request)
+    key = "login:" + client
     try:
         check_lookup_allowed(rt, key)
     except GkflowError as exc:
@@ -67,7 +72,7 @@ def login(request: Request, form: FormData) -> Response:
             request,
             "login.html",
             {"next": target, "error": exc.message, "username": username},
-            status_code=exc.http_status,
+            status_code=http_status(exc),
         )
     account = authenticate(rt, username, form.get("password", ""))
     if account is None:
@@ -85,10 +90,9 @@ def login(request: Request, form: FormData) -> Response:
 
 
 @router.post("/logout")
-def logout(request: Request, form: FormData) -> Response:
-    session = require_session(request)
+def logout(request: Request, rt: RuntimeDep, session: StaffSession, form: FormData) -> Response:
     check_csrf(request, form, session)
-    close_session(rt_of(request), session)
+    close_session(rt, session)
     response = RedirectResponse("/staff/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -100,19 +104,16 @@ def logout(request: Request, form: FormData) -> Response:
 @router.get("", response_class=HTMLResponse)
 def worklist_page(
     request: Request,
+    rt: RuntimeDep,
+    session: StaffSession,
     item: str = Query(default="", max_length=100),
     state: str = Query(default="", max_length=100),
     sort: str = Query(default="due", pattern="^(due|received|case_no|state|item)$"),
 ) -> Response:
-    session = require_session(request)
-    rt = rt_of(request)
     account = session.account
     entries = worklist(rt, account, item=item or None, state=state or None, sort=sort)
     total = worklist_count(rt, account, item=item or None, state=state or None)
-    catalogue = rt.catalogue
-    items = [catalogue.latest(code) for code in catalogue.codes()]
-    if not account.is_admin:
-        items = [i for i in items if i.department == account.department]
+    items = _department_items(rt, account)
     states: list[tuple[str, str]] = []
     for it in items if not item else [i for i in items if i.code == item]:
         states += [
@@ -129,7 +130,7 @@ def worklist_page(
             "filter_item": item,
             "filter_state": state,
             "sort": sort,
-            "may_register": any(r in REGISTERING_ROLES for r in account.roles),
+            "may_register": may_register(account),
         },
         session=session,
     )
@@ -138,22 +139,16 @@ def worklist_page(
 # -- case page and actions ------------------------------------------------------------------------
 
 
-def _case_context(request: Request, session: Session, case_no: str) -> dict[str, Any]:
-    rt = rt_of(request)
+def _case_context(rt: Runtime, session: Session, case_no: str) -> dict[str, Any]:
     view = show_case(rt, case_no)
-    if not may_see_case(session.account, view["department"], view["assigned_department"]):
-        raise Forbidden(f"办件 {case_no} 属于{view['department']}，您无权查看")
+    require_may_see_case(session.account, case_no=case_no, department=view["department"],
+                         assigned_department=view["assigned_department"])
     item = rt.item(view["item"], view["item_version"])
-    actions = []
-    for transition in item.transitions_from(view["state"]):
-        mine = [r for r in session.account.roles if r in transition.roles]
-        actions.append(
-            {
-                "t": transition,
-                "allowed": bool(mine) and not session.account.is_admin,
-                "roles": transition.roles,
-            }
-        )
+    actions = [
+        {"transition": transition, "allowed": may_act(session.account, transition.roles),
+         "roles": transition.roles}
+        for transition in item.transitions_from(view["state"])
+    ]
     labels = {t.name: {f.name: f.label for f in t.fields} for t in item.transitions.values()}
     for entry in view["timeline"]:
         entry["field_labels"] = labels.get(entry["action"], {})
@@ -168,9 +163,8 @@ def _case_context(request: Request, session: Session, case_no: str) -> dict[str,
 
 
 @router.get("/cases/{case_no}", response_class=HTMLResponse)
-def case_page(request: Request, case_no: str) -> Response:
-    session = require_session(request)
-    context = _case_context(request, session, case_no)
+def case_page(request: Request, rt: RuntimeDep, session: StaffSession, case_no: str) -> Response:
+    context = _case_context(rt, session, case_no)
     done = request.query_params.get("done")
     if done:
         transition = context["item"].transitions.get(done)
@@ -179,12 +173,12 @@ def case_page(request: Request, case_no: str) -> Response:
 
 
 @router.post("/cases/{case_no}/actions/{action}", response_class=HTMLResponse)
-def case_action(request: Request, case_no: str, action: str, form: FormData) -> Response:
-    session = require_session(request)
-    rt = rt_of(request)
+def case_action(
+    request: Request, rt: RuntimeDep, session: StaffSession, case_no: str, action: str, form: FormData
+) -> Response:
     check_csrf(request, form, session)
     account = session.account
-    context = _case_context(request, session, case_no)  # also checks the department may see it
+    context = _case_context(rt, session, case_no)  # also checks the department may see it
     transition = context["item"].transitions.get(action)
     fields = {k[2:]: v for k, v in form.items() if k.startswith("f_")}
     try:
@@ -192,8 +186,7 @@ def case_action(request: Request, case_no: str, action: str, form: FormData) -> 
     except ValueError:
         expected = None
     try:
-        if account.is_admin:
-            raise Forbidden("管理员不能办理办件环节 (administrators monitor; staff act)")
+        require_may_act_on_cases(account)
         fire(
             rt,
             case_no,
@@ -204,13 +197,13 @@ def case_action(request: Request, case_no: str, action: str, form: FormData) -> 
             comment=form.get("comment") or None,
         )
     except GkflowError as exc:
-        context = _case_context(request, session, case_no)
+        context = _case_context(rt, session, case_no)
         context.update(
             message=_plain_failure(exc, context["view"]),
             message_kind="alert",
             form_values={"action": action, **fields},
         )
-        return render(request, "case.html", context, status_code=exc.http_status, session=session)
+        return render(request, "case.html", context, status_code=http_status(exc), session=session)
     return RedirectResponse(
         f"/staff/cases/{quote(case_no, safe='')}?done={quote(action, safe='')}", status_code=303
     )
@@ -232,23 +225,20 @@ def _plain_failure(exc: GkflowError, view: dict[str, Any]) -> str:
 # -- window registration and the acknowledgement --------------------------------------------------
 
 
-def _registrable_items(rt: Any, account: Account) -> list[ItemVersion]:
+def _department_items(rt: Runtime, account: Account) -> list[ItemVersion]:
+    """The latest version of each item of the account's department (every item for administrators)."""
     catalogue = rt.catalogue
     items = [catalogue.latest(code) for code in catalogue.codes()]
-    return [i for i in items if account.is_admin or i.department == account.department]
-
-
-def _require_registering(session: Session) -> None:
-    if not any(r in REGISTERING_ROLES for r in session.account.roles):
-        raise Forbidden("只有窗口工作人员可以登记收件 (only window staff register cases)")
+    department = department_filter(account)
+    return [i for i in items if department is None or i.department == department]
 
 
 @router.get("/register", response_class=HTMLResponse)
-def register_form(request: Request, item: str = Query(default="", max_length=100)) -> Response:
-    session = require_session(request)
-    _require_registering(session)
-    rt = rt_of(request)
-    items = _registrable_items(rt, session.account)
+def register_form(
+    request: Request, rt: RuntimeDep, session: StaffSession, item: str = Query(default="", max_length=100)
+) -> Response:
+    registering_role(session.account)
+    items = _department_items(rt, session.account)
     chosen = next((i for i in items if i.code == item), None)
     return render(
         request,
@@ -259,18 +249,15 @@ def register_form(request: Request, item: str = Query(default="", max_length=100
 
 
 @router.post("/register", response_class=HTMLResponse)
-def register(request: Request, form: FormData) -> Response:
-    session = require_session(request)
-    _require_registering(session)
-    rt = rt_of(request)
+def register(request: Request, rt: RuntimeDep, session: StaffSession, form: FormData) -> Response:
+    role = registering_role(session.account)
     check_csrf(request, form, session)
-    items = _registrable_items(rt, session.account)
+    items = _department_items(rt, session.account)
     chosen = next((i for i in items if i.code == form.get("item")), None)
     if chosen is None:
         raise NotFound(f"事项 {form.get('item', '')} 不在本部门事项中")
     fields = {k[2:]: v for k, v in form.items() if k.startswith("f_") and v.strip()}
     account = session.account
-    role = next(r for r in account.roles if r in REGISTERING_ROLES)
     try:
         submitted = submit_case(
             rt,
@@ -290,7 +277,7 @@ def register(request: Request, form: FormData) -> Response:
             request,
             "register.html",
             {"items": items, "chosen": chosen, "error": exc.message, "values": form},
-            status_code=exc.http_status,
+            status_code=http_status(exc),
             session=session,
         )
     view = show_case(rt, submitted.case_no)
@@ -320,22 +307,19 @@ def register(request: Request, form: FormData) -> Response:
 
 
 @router.get("/rectifications", response_class=HTMLResponse)
-def rectifications_page(request: Request) -> Response:
-    session = require_session(request)
-    rt = rt_of(request)
-    rows = rectifications(rt, status=None, limit=500)
-    if not session.account.is_admin:
-        rows = [r for r in rows if r["department"] == session.account.department]
+def rectifications_page(request: Request, rt: RuntimeDep, session: StaffSession) -> Response:
+    rows = rectifications(rt, status=None, department=department_filter(session.account), limit=500)
     return render(request, "rectifications.html", {"rows": rows}, session=session)
 
 
 @router.post("/rectifications/{rectification_id}/close")
-def close_rectification_form(request: Request, rectification_id: int, form: FormData) -> Response:
-    session = require_session(request)
+def close_rectification_form(
+    request: Request, rt: RuntimeDep, session: StaffSession, rectification_id: int, form: FormData
+) -> Response:
     check_csrf(request, form, session)
     account = session.account
     close_rectification(
-        rt_of(request),
+        rt,
         rectification_id,
         user=account.username,
         department=account.department,

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import uvicorn
 
+from gkflow.delivery.outbox import claim, mark_failed
 from gkflow.domain.cases import Actor
-from gkflow.outbox import claim, mark_failed
 from gkflow.runtime import Runtime
 from gkflow.services.cases import Applicant, fire, submit_case
 from gkflow.web.app import create_app

@@ -12,8 +12,8 @@ from datetime import datetime
 import pytest
 from sqlalchemy import func, select
 
-from gkflow import outbox
-from gkflow.dispatch import ChannelsConfig
+from gkflow.delivery import outbox
+from gkflow.delivery.config import ChannelsConfig
 from gkflow.services.cases import Applicant, submit_case
 from notifications.channels.sandbox import read_inbox
 

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from gkflow import outbox
+from gkflow.delivery import outbox
 from gkflow.runtime import Runtime
 from gkflow.services.cases import Applicant, submit_case
 

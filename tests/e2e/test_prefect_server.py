@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import CONFIG_DIR
+from tests.conftest import CONFIG_DIR, ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.prefect]
 BIN = Path(sys.executable).parent
@@ -46,6 +47,27 @@ def stop(proc: subprocess.Popen) -> None:
             proc.wait(timeout=5)
 
 
+def config_with_todays_fiscal_source(tmp_path: Path) -> Path:
+    """The project's config, with the fiscal task reading a copy of a sample for the month a run
+    scheduled today publishes (the samples end in 2026-10; the run's period follows the calendar)."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from gkflow.publication.periods import Cadence, last_formed
+
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, config)
+    period = last_formed(Cadence.MONTHLY, datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date())
+    sample = (ROOT / "data" / "samples" / "fiscal" / "fiscal-2026-10.csv").read_text("utf-8-sig")
+    lines = sample.splitlines()
+    source = tmp_path / f"fiscal-{period.label}.csv"
+    source.write_text("\n".join([lines[0]] + [period.label + line[7:] for line in lines[1:]]) + "\n", "utf-8")
+    publication = (config / "publication.yaml").read_text("utf-8")
+    (config / "publication.yaml").write_text(publication.replace(
+        "data/samples/fiscal/fiscal-{period}.*", str(tmp_path / "fiscal-{period}.csv")), "utf-8")
+    return config
+
+
 def test_deploy_to_a_prefect_server_and_a_worker_publishes_into_the_ledger(tmp_path):
     port = free_port()
     api = f"http://127.0.0.1:{port}/api"
@@ -56,7 +78,7 @@ def test_deploy_to_a_prefect_server_and_a_worker_publishes_into_the_ledger(tmp_p
         "DO_NOT_TRACK": "1", "PREFECT_LOGGING_LEVEL": "WARNING",
         "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED": "false",
         "GKFLOW_VAR_DIR": str(tmp_path / "var"), "GKFLOW_DATABASE_URL": db_url,
-        "GKFLOW_CONFIG_DIR": str(CONFIG_DIR),
+        "GKFLOW_CONFIG_DIR": str(config_with_todays_fiscal_source(tmp_path)),
     })
     client_env = {**env, "PREFECT_API_URL": api, "PREFECT_WORKER_QUERY_SECONDS": "2",
                   "PREFECT_WORKER_PREFETCH_SECONDS": "5"}

@@ -9,7 +9,7 @@ from pathlib import Path
 import chinese_calendar.constants
 import pytest
 
-from gkflow.calendar_source import load_calendar
+from gkflow.config.calendar import load_calendar
 from gkflow.domain.calendar import DueDate
 from gkflow.domain.errors import InvalidConfig
 

@@ -44,9 +44,9 @@ def submit(rt, day: str = "2026-03-02"):
 def test_a_case_goes_from_submission_to_completion_with_its_timeline_and_notices(rt):
     s = submit(rt)
     assert len(s.query_code) == 8 and s.case_no.startswith("GK20260302-")
-    fire(rt, s.case_no, "accept", CLERK, now=at("2026-03-03"))
-    fire(rt, s.case_no, "decide", HANDLER, fields={"outcome": "予以公开"}, now=at("2026-03-10"))
-    fire(rt, s.case_no, "deliver", CLERK, now=at("2026-03-11"), expected_version=3)
+    fire(rt, s.case_no, "accept", CLERK, occurred_at=at("2026-03-03"))
+    fire(rt, s.case_no, "decide", HANDLER, fields={"outcome": "予以公开"}, occurred_at=at("2026-03-10"))
+    fire(rt, s.case_no, "deliver", CLERK, occurred_at=at("2026-03-11"), expected_version=3)
     view = show_case(rt, s.case_no)
     assert view["state"] == "completed" and view["final"] and view["version"] == 4
     assert view["statutory_due"] == "2026-03-30" and view["promised_due"] == "2026-03-23"
@@ -86,7 +86,7 @@ def test_a_case_keeps_the_rules_in_force_on_the_day_it_was_received(rt):
 
 def test_a_stale_version_is_a_conflict_and_changes_nothing(rt):
     s = submit(rt)
-    fire(rt, s.case_no, "accept", CLERK, expected_version=1, now=at("2026-03-03"))
+    fire(rt, s.case_no, "accept", CLERK, expected_version=1, occurred_at=at("2026-03-03"))
     before = counts(rt)
     with pytest.raises(Conflict):
         fire(rt, s.case_no, "decide", HANDLER, fields={"outcome": "予以公开"}, expected_version=1)
@@ -96,7 +96,7 @@ def test_a_stale_version_is_a_conflict_and_changes_nothing(rt):
 
 def test_a_failure_inside_a_transition_leaves_no_event_and_no_outbox_row(rt, monkeypatch):
     s = submit(rt)
-    fire(rt, s.case_no, "accept", CLERK, now=at("2026-03-03"))
+    fire(rt, s.case_no, "accept", CLERK, occurred_at=at("2026-03-03"))
     before = counts(rt)
 
     def explode(*args, **kwargs):
@@ -104,7 +104,7 @@ def test_a_failure_inside_a_transition_leaves_no_event_and_no_outbox_row(rt, mon
 
     monkeypatch.setattr(case_service, "outbox_rows", explode)
     with pytest.raises(RuntimeError):
-        fire(rt, s.case_no, "decide", HANDLER, fields={"outcome": "予以公开"}, now=at("2026-03-04"))
+        fire(rt, s.case_no, "decide", HANDLER, fields={"outcome": "予以公开"}, occurred_at=at("2026-03-04"))
     assert counts(rt) == before
     view = show_case(rt, s.case_no)
     assert view["state"] == "under_review" and view["version"] == 2
@@ -113,7 +113,7 @@ def test_a_failure_inside_a_transition_leaves_no_event_and_no_outbox_row(rt, mon
 
 def test_many_threads_advancing_one_case_exactly_one_wins_per_version(rt):
     s = submit(rt)
-    fire(rt, s.case_no, "accept", CLERK, now=at("2026-03-03"))
+    fire(rt, s.case_no, "accept", CLERK, occurred_at=at("2026-03-03"))
     outcomes: list[str] = []
     lock = threading.Lock()
     barrier = threading.Barrier(8)
@@ -149,8 +149,8 @@ def test_the_database_refuses_updates_and_deletes_of_history(rt):
 
 def test_audit_verify_reports_the_first_broken_link_after_tampering(rt):
     s = submit(rt)
-    fire(rt, s.case_no, "accept", CLERK, now=at("2026-03-03"))
-    fire(rt, s.case_no, "decide", HANDLER, fields={"outcome": "予以公开"}, now=at("2026-03-04"))
+    fire(rt, s.case_no, "accept", CLERK, occurred_at=at("2026-03-03"))
+    fire(rt, s.case_no, "decide", HANDLER, fields={"outcome": "予以公开"}, occurred_at=at("2026-03-04"))
     assert verify_all(rt).ok
     # An attacker with database rights drops the guard and rewrites a decision.
     with rt.engine.begin() as conn:
@@ -185,10 +185,10 @@ def test_clock_stops_while_awaiting_correction_and_restarts_from_the_corrected_a
     s = submit(rt)
     fire(rt, s.case_no, "request_correction", CLERK,
          fields={"corrections": "请补充申请人身份证明", "correction_period": "15个工作日"},
-         now=at("2026-03-04"))
+         occurred_at=at("2026-03-04"))
     stopped = show_case(rt, s.case_no)
     assert stopped["clock"] == "stopped" and stopped["statutory_due"] is None
-    fire(rt, s.case_no, "submit_correction", Actor("zhang", "applicant"), now=at("2026-03-20"))
+    fire(rt, s.case_no, "submit_correction", Actor("zhang", "applicant"), occurred_at=at("2026-03-20"))
     running = show_case(rt, s.case_no)
     assert running["clock"] == "running"
     assert running["statutory_due"] == rt.calendar.add_working_days(
@@ -211,10 +211,11 @@ def test_a_work_order_dispatched_to_another_department_may_be_handled_by_it(rt):
                     received_at=at("2026-03-02"), fields={"content": "小区供暖不热"})
     dispatcher = Actor("hotline.d", "dispatcher", "格尔木市政务服务监督管理局（12345政务服务便民热线）")
     fire(rt, s.case_no, "dispatch", dispatcher, fields={"assignee": "格尔木市住房和城乡建设局"},
-         now=at("2026-03-02", 11))
+         occurred_at=at("2026-03-02", 11))
     with pytest.raises(Forbidden, match="assigned to"):
-        fire(rt, s.case_no, "sign", Actor("x", "handler", "格尔木市财政局"), now=at("2026-03-02", 12))
-    fire(rt, s.case_no, "sign", Actor("liu", "handler", "格尔木市住房和城乡建设局"), now=at("2026-03-02", 12))
+        fire(rt, s.case_no, "sign", Actor("x", "handler", "格尔木市财政局"), occurred_at=at("2026-03-02", 12))
+    fire(rt, s.case_no, "sign", Actor("liu", "handler", "格尔木市住房和城乡建设局"),
+         occurred_at=at("2026-03-02", 12))
     assert show_case(rt, s.case_no)["state"] == "handling"
 
 
@@ -229,7 +230,7 @@ def test_a_naive_receipt_time_is_local_time_whatever_the_server_zone(rt):
 def test_audit_names_the_case_whose_last_events_were_cut_off_or_whose_events_are_all_gone(rt):
     submit(rt)  # an intact case before the broken one
     second = submit(rt)
-    fire(rt, second.case_no, "accept", CLERK, now=at("2026-03-03"))
+    fire(rt, second.case_no, "accept", CLERK, occurred_at=at("2026-03-03"))
     with rt.engine.begin() as conn:
         if rt.engine.dialect.name == "sqlite":
             conn.execute(text("DROP TRIGGER events_no_delete"))
@@ -248,7 +249,7 @@ def test_audit_names_the_case_whose_last_events_were_cut_off_or_whose_events_are
 
 def test_a_back_dated_step_is_stamped_with_the_wall_clock_for_delivery(rt):
     s = submit(rt, "2026-02-02")
-    fire(rt, s.case_no, "request_correction", CLERK, now=at("2026-02-03"),
+    fire(rt, s.case_no, "request_correction", CLERK, occurred_at=at("2026-02-03"),
          fields={"corrections": "补充身份证明", "correction_period": "15日"})
     with rt.engine.connect() as conn:
         created = conn.execute(

@@ -18,8 +18,9 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import select, update
 from werkzeug import Request, Response
 
-from gkflow import outbox
-from gkflow.dispatch import ChannelsConfig, Dispatcher, RateLimit, drain, load_channels_config
+from gkflow.delivery import outbox
+from gkflow.delivery.config import ChannelsConfig, RateLimit, load_channels_config
+from gkflow.delivery.dispatcher import Dispatcher, drain
 from gkflow.domain.cases import Actor
 from gkflow.domain.errors import InvalidConfig
 from gkflow.runtime import Runtime

@@ -21,6 +21,7 @@ from gkflow.publication.status import publication_status
 from gkflow.publication.triggers import consume_milestones
 from gkflow.services.cases import Applicant, fire, submit_case
 from tests.conftest import ROOT
+from tests.helpers import with_settings
 
 SAMPLES = ROOT / "data" / "samples"
 
@@ -120,11 +121,11 @@ def test_an_xlsx_file_is_read_like_a_csv(pub_rt):
     assert ledger.rows(pub_rt, "fiscal-monthly")[0]["source"].endswith("fiscal-2026-09.xlsx")
 
 
-def test_an_http_json_source_and_a_cms_target_get_a_receipt(pub_rt, httpserver, monkeypatch):
+def test_an_http_json_source_and_a_cms_target_get_a_receipt(pub_rt, httpserver):
     rows = sample_rows("fiscal/fiscal-2026-10.csv")
     httpserver.expect_request("/fiscal/2026-10").respond_with_json({"rows": rows})
     httpserver.expect_request("/cms", method="POST").respond_with_json({"id": "cms-8841"}, status=201)
-    monkeypatch.setenv("GKFLOW_CMS_URL", httpserver.url_for("/cms"))
+    pub_rt = with_settings(pub_rt, cms_url=httpserver.url_for("/cms"))
     source = httpserver.url_for("/fiscal/2026-10")
     outcome = publish_period(pub_rt, "fiscal-monthly", "2026-10", source=source)
     assert outcome.status == "published", outcome.reasons
@@ -134,14 +135,14 @@ def test_an_http_json_source_and_a_cms_target_get_a_receipt(pub_rt, httpserver, 
     assert httpserver.log[-1][0].headers["Idempotency-Key"].endswith(outcome.content_hash)
 
 
-def test_a_source_that_is_down_or_a_cms_that_refuses_publishes_nothing(pub_rt, httpserver, monkeypatch):
+def test_a_source_that_is_down_or_a_cms_that_refuses_publishes_nothing(pub_rt, httpserver):
     httpserver.expect_request("/down").respond_with_data("maintenance", status=503)
     down = publish_period(pub_rt, "fiscal-monthly", "2026-10", source=httpserver.url_for("/down"))
     assert down.status == "failed" and "answered HTTP 503" in down.reasons[0]
     unreachable = publish_period(pub_rt, "fiscal-monthly", "2026-10", source="http://127.0.0.1:9/x")
     assert unreachable.status == "failed" and "unreachable" in unreachable.reasons[0]
     httpserver.expect_request("/cms", method="POST").respond_with_data("no", status=500)
-    monkeypatch.setenv("GKFLOW_CMS_URL", httpserver.url_for("/cms"))
+    pub_rt = with_settings(pub_rt, cms_url=httpserver.url_for("/cms"))
     refused = publish_period(pub_rt, "fiscal-monthly", "2026-10")
     assert refused.status == "failed" and refused.receipts["cms"]["ok"] is False
     assert not (site(pub_rt) / "fiscal-monthly" / "2026-10" / "current").exists()
@@ -176,12 +177,12 @@ def test_the_annual_report_counts_gkflows_own_applications(pub_rt, clock):
         cases.append(submit_case(pub_rt, "gov-info-request", Applicant(f"申请人{i}", "13900000000"),
                                  received_at=at, intake_channel="online" if i else "window",
                                  fields={"requested_information": "预算"}).case_no)
-    fire(pub_rt, cases[0], "accept", clerk, now=datetime(2025, 3, 3, 2, tzinfo=UTC))
+    fire(pub_rt, cases[0], "accept", clerk, occurred_at=datetime(2025, 3, 3, 2, tzinfo=UTC))
     fire(pub_rt, cases[0], "decide", handler, fields={"outcome": "予以公开"},
-         now=datetime(2025, 3, 10, 2, tzinfo=UTC))
-    fire(pub_rt, cases[1], "accept", clerk, now=datetime(2025, 6, 3, 2, tzinfo=UTC))
+         occurred_at=datetime(2025, 3, 10, 2, tzinfo=UTC))
+    fire(pub_rt, cases[1], "accept", clerk, occurred_at=datetime(2025, 6, 3, 2, tzinfo=UTC))
     fire(pub_rt, cases[1], "decide", handler, fields={"outcome": "信息不存在"},
-         now=datetime(2025, 8, 1, 2, tzinfo=UTC))  # past its 20 working days
+         occurred_at=datetime(2025, 8, 1, 2, tzinfo=UTC))  # past its 20 working days
     clock.set(datetime(2026, 1, 10, 2, tzinfo=UTC))
     outcome = publish_period(pub_rt, "disclosure-annual", "2025")
     assert outcome.status == "published" and outcome.due_on.isoformat() == "2026-01-31"
@@ -242,7 +243,7 @@ def test_the_published_site_is_served_under_gk(pub_rt):
 
 
 def test_a_milestone_whose_publication_fails_stays_in_the_outbox_and_is_published_later(
-        pub_rt, httpserver, monkeypatch):
+        pub_rt, httpserver):
     from datetime import timedelta
 
     case_no = submit_case(pub_rt, "construction-project", Applicant("格尔木市水利局", "13900000001"), fields={
@@ -252,15 +253,15 @@ def test_a_milestone_whose_publication_fails_stays_in_the_outbox_and_is_publishe
          fields={"milestone": "立项批复", "approval_no": "格发改〔2026〕88号",
                  "approved_investment": "12000"})
     httpserver.expect_oneshot_request("/cms", method="POST").respond_with_data("down", status=503)
-    monkeypatch.setenv("GKFLOW_CMS_URL", httpserver.url_for("/cms"))
-    [failed] = consume_milestones(pub_rt)
+    cms_rt = with_settings(pub_rt, cms_url=httpserver.url_for("/cms"))
+    [failed] = consume_milestones(cms_rt)
     assert failed["status"] == "failed"
     [trigger] = outbox(pub_rt, "construction.milestone")
     assert trigger["status"] == "temporary-failure" and "503" in trigger["last_error"]
-    assert consume_milestones(pub_rt) == []  # not before its retry time
+    assert consume_milestones(cms_rt) == []  # not before its retry time
     httpserver.expect_request("/cms", method="POST").respond_with_json({"id": "cms-1"}, status=201)
     pub_rt.clock.advance(timedelta(minutes=11))
-    [done] = consume_milestones(pub_rt)
+    [done] = consume_milestones(cms_rt)
     assert done["status"] == "published"
     [trigger] = outbox(pub_rt, "construction.milestone")
     assert trigger["status"] == "delivered"

@@ -12,8 +12,8 @@ from gkflow.db.models import CaseWarningRow, OutboxRow
 from gkflow.domain.cases import Actor
 from gkflow.services.audit import verify_all
 from gkflow.services.cases import Applicant, fire, submit_case
+from gkflow.services.sweep import sweep
 from gkflow.services.views import show_case
-from gkflow.sweep import sweep
 
 DEPARTMENT = "格尔木市人民政府办公室"
 
@@ -65,9 +65,10 @@ def test_step_and_case_warnings_are_raised_once_each_in_order(rt):
 def test_a_stopped_clock_raises_no_case_warning_and_a_new_step_gets_its_own(rt):
     case_no = submitted(rt)
     fire(rt, case_no, "request_correction", Actor("li", "window_clerk", DEPARTMENT),
-         fields={"corrections": "写明文号", "correction_period": "15日"}, now=at("2026-03-03"))
+         fields={"corrections": "写明文号", "correction_period": "15日"}, occurred_at=at("2026-03-03"))
     assert raised(rt, "2026-04-30") == []  # awaiting correction: the clock is stopped
-    fire(rt, case_no, "submit_correction", Actor("li", "window_clerk", DEPARTMENT), now=at("2026-05-06"))
+    fire(rt, case_no, "submit_correction", Actor("li", "window_clerk", DEPARTMENT),
+         occurred_at=at("2026-05-06"))
     assert raised(rt, "2026-06-30") == [("case", "red", "promised")]
 
 
@@ -75,9 +76,9 @@ def test_a_late_sweep_raises_red_without_a_stale_yellow_and_closed_cases_are_lef
     late = submitted(rt)
     closed = submitted(rt)
     fire(rt, closed, "request_correction", Actor("li", "window_clerk", DEPARTMENT),
-         fields={"corrections": "x", "correction_period": "15日"}, now=at("2026-03-03"))
+         fields={"corrections": "x", "correction_period": "15日"}, occurred_at=at("2026-03-03"))
     fire(rt, closed, "abandon", Actor("zhao", "handler", DEPARTMENT), fields={"reason": "逾期"},
-         now=at("2026-03-30"))
+         occurred_at=at("2026-03-30"))
     found = sweep(rt, now=at("2026-04-30"))
     assert sorted((w.case_no, w.scope, w.level) for w in found) == [(late, "case", "red"),
                                                                      (late, "step", "red")]

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from gkflow.calendar_source import package_schedules
+from gkflow.config.calendar import package_schedules
 from gkflow.domain.calendar import (
     DueDate,
     FixedHolidayRule,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from gkflow.calendar_source import package_schedules
 from gkflow.catalogue import catalogue_from, load_catalogue_files
+from gkflow.config.calendar import package_schedules
 from gkflow.domain.calendar import WorkingCalendar
 from gkflow.domain.cases import Actor, open_clocks, plan_transition
 from gkflow.domain.errors import Forbidden, InvalidInput, TransitionNotAllowed
@@ -34,7 +34,8 @@ HEAD = Actor("wang", "department_head", "格尔木市人民政府办公室")
 
 def plan(item, cal, state, action, actor=CLERK, fields=None, clocks=None, on=date(2026, 3, 3)):
     clocks = clocks or open_clocks(item, date(2026, 3, 2))
-    return plan_transition(item, state, clocks, action, actor, fields, on, cal, item.department)
+    return plan_transition(item, state, clocks, action, actor, fields=fields, on=on, calendar=cal,
+                           case_department=item.department)
 
 
 def test_a_wrong_action_names_the_allowed_ones(item, cal):
@@ -67,17 +68,17 @@ def test_unknown_fields_are_refused(item, cal):
 
 
 def test_correction_stops_the_clock_and_the_corrected_application_restarts_it(item, cal):
-    p1, _ = plan(item, cal, "received", "request_correction",
+    p1 = plan(item, cal, "received", "request_correction",
                  fields={"corrections": "补充申请表", "correction_period": "15日"})
     assert not p1.clocks.running and p1.statutory_due is None
-    p2, _ = plan(item, cal, "awaiting_correction", "submit_correction",
+    p2 = plan(item, cal, "awaiting_correction", "submit_correction",
                  actor=Actor("zhang", "applicant"), clocks=p1.clocks, on=date(2026, 3, 20))
     assert p2.clocks.running and p2.clocks.statutory.used == 0
     assert p2.statutory_due.date == cal.add_working_days(date(2026, 3, 20), 20).date
 
 
 def test_the_limit_can_be_extended_only_once(item, cal):
-    p1, _ = plan(item, cal, "under_review", "extend", actor=HEAD, fields={"reason": "需调档"})
+    p1 = plan(item, cal, "under_review", "extend", actor=HEAD, fields={"reason": "需调档"})
     assert p1.clocks.statutory.limit.days == 40
     with pytest.raises(TransitionNotAllowed, match="已经|already"):
         plan(item, cal, "under_review", "extend", actor=HEAD, fields={"reason": "再延"},

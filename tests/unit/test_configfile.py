@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gkflow.configfile import read_mapping
+from gkflow.config.files import read_mapping
 from gkflow.domain.errors import InvalidConfig
 
 

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from gkflow.calendar_source import package_schedules
+from gkflow.config.calendar import package_schedules
 from gkflow.domain.calendar import WorkingCalendar
 from gkflow.domain.deadlines import LimitClock, days_left, warning_level
 from gkflow.domain.items import Limit, LimitUnit

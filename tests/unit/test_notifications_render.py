@@ -24,7 +24,7 @@ from notifications.notices import (
 )
 from notifications.render import TEMPLATES_DIR, Renderer, default_renderer, render
 from notifications.samples import case_context, long_context
-from notifications.sms import DEFAULT_SMS_SIGNATURE, check_sms_templates, sms_parts
+from notifications.sms_length import DEFAULT_SMS_SIGNATURE, check_sms_templates, sms_parts
 
 PAIRS = [(notice, channel) for notice in NOTICES for channel in CHANNELS]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from notifications.sms import is_ucs2, parse_max_parts, sms_parts, utf16_units
+from notifications.sms_length import is_ucs2, parse_max_parts, sms_parts, utf16_units
 
 
 @pytest.mark.parametrize(

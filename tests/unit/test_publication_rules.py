@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gkflow.calendar_source import load_calendar
+from gkflow.config.calendar import load_calendar
 from gkflow.domain.errors import InvalidConfig, InvalidInput
 from gkflow.publication.periods import Cadence, due_date, last_formed, parse_period, periods_between
 from gkflow.publication.tasks import TASKS

@@ -12,7 +12,7 @@ import pytest
 from gkflow.catalogue import load_catalogue_files
 from gkflow.domain.items import ItemVersion
 from gkflow.runtime import Runtime
-from gkflow.services.cases import notice_context, notice_fields
+from gkflow.services.notices import notice_context, notice_fields
 from gkflow.settings import Settings
 from notifications.errors import MissingTemplateValue
 from notifications.notices import REQUIRED_FIELDS, required_keys
@@ -53,7 +53,7 @@ def context_for(rt: Runtime, item: ItemVersion, label: str, state: str, fields: 
     row = {"case_no": "GK20260302-K7M2QX", "applicant_name": "欧阳娜娜", "promised_due": date(2026, 3, 20),
            "statutory_due": date(2026, 3, 30), "promised_due_provisional": False,
            "statutory_due_provisional": False, **case}
-    return notice_context(rt, item, row, action_label=label, state=state,
+    return notice_context(rt.settings, item, row, action_label=label, state=state,
                           at=datetime(2026, 3, 2, 1, 30, tzinfo=UTC), comment="请携带原件", fields=fields)
 
 

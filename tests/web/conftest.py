@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from gkflow.auth import issue_token
 from gkflow.runtime import Runtime
+from gkflow.services.sessions import issue_token
 from gkflow.web.app import create_app
 
 GOV = "gov-info-request"

@@ -11,14 +11,14 @@ from sqlalchemy import select
 from gkflow.db.models import OutboxRow
 from gkflow.web.app import create_app
 from notifications.channels.webhook import sign
+from tests.helpers import with_settings
 
 SECRET = "hotline-shared-secret"
 
 
 @pytest.fixture
-def hotline(app_rt, monkeypatch) -> TestClient:
-    monkeypatch.setenv("GKFLOW_HOTLINE_SECRET", SECRET)
-    return TestClient(create_app(app_rt))
+def hotline(app_rt) -> TestClient:
+    return TestClient(create_app(with_settings(app_rt, hotline_secret=SECRET)))
 
 
 def _post(client: TestClient, order: dict, *, ts: int, secret: str = SECRET):
@@ -82,8 +82,8 @@ def test_a_work_order_with_a_bad_field_is_422_naming_it(hotline, clock):
     assert response.status_code == 422 and "colour" in response.json()["error"]["message"]
 
 
-def test_the_intake_is_closed_until_a_secret_is_configured(app_rt, monkeypatch, clock):
-    monkeypatch.delenv("GKFLOW_HOTLINE_SECRET", raising=False)
+def test_the_intake_is_closed_until_a_secret_is_configured(app_rt, clock):
+    assert app_rt.settings.hotline_secret is None
     client = TestClient(create_app(app_rt))
     response = _post(client, ORDER, ts=int(clock.now().timestamp()))
     assert response.status_code == 403 and "GKFLOW_HOTLINE_SECRET" in response.json()["error"]["message"]

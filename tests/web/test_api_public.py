@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from gkflow.services.lookup_limits import LOOKUP_MAX_FAILURES
 from gkflow.web.app import create_app
-from gkflow.web.common import LOOKUP_MAX_FAILURES
 from tests.web.conftest import GOV, submit_gov
 
 

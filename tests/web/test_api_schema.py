@@ -7,9 +7,10 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from gkflow.auth import issue_token
 from gkflow.runtime import Runtime
+from gkflow.services.sessions import issue_token
 from gkflow.web.app import create_app
+from tests.helpers import with_settings
 
 ERROR_CODES = {
     "not_found",
@@ -24,9 +25,8 @@ ERROR_CODES = {
 
 
 @pytest.fixture
-def app(sqlite_rt: Runtime, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("GKFLOW_HOTLINE_SECRET", "schema-test-secret")
-    return create_app(sqlite_rt)
+def app(sqlite_rt: Runtime):
+    return create_app(with_settings(sqlite_rt, hotline_secret="schema-test-secret"))
 
 
 def test_no_request_produces_a_server_error(app, sqlite_rt):

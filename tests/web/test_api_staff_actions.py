@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from gkflow.auth import revoke_tokens, save_user
+from gkflow.services.accounts import save_user
+from gkflow.services.sessions import revoke_tokens
 from tests.web.conftest import GOV_DEPT, complete_gov, submit_gov
 
 

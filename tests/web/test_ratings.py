@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from gkflow.auth import issue_token
 from gkflow.runtime import Runtime
 from gkflow.services.audit import verify_all
 from gkflow.services.ratings import close_rectification, rating_summary, rectifications
+from gkflow.services.sessions import issue_token
 from gkflow.settings import Settings
 from gkflow.web.app import create_app
 from tests.web.conftest import GOV_DEPT, complete_gov, submit_gov

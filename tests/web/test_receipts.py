@@ -12,8 +12,9 @@ from fastapi.testclient import TestClient
 from pytest_httpserver import HTTPServer
 from sqlalchemy import select
 
-from gkflow import outbox
-from gkflow.dispatch import ChannelsConfig, drain
+from gkflow.delivery import outbox
+from gkflow.delivery.config import ChannelsConfig
+from gkflow.delivery.dispatcher import drain
 from gkflow.runtime import Runtime
 from gkflow.services.cases import Applicant, submit_case
 from gkflow.web.app import create_app

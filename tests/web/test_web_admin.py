@@ -7,10 +7,10 @@ import re
 import pytest
 from typer.testing import CliRunner
 
-from gkflow.auth import active_demo_accounts, refuse_demo_accounts_off_loopback, save_user
+from gkflow.delivery.outbox import claim, mark_failed
 from gkflow.domain.errors import InvalidConfig
-from gkflow.outbox import claim, mark_failed
-from gkflow.web.dashboard import dashboard
+from gkflow.services.accounts import active_demo_accounts, refuse_demo_accounts_off_loopback, save_user
+from gkflow.services.dashboard import dashboard
 from tests.web.conftest import GOV, complete_gov, login, submit_gov
 
 
@@ -136,14 +136,14 @@ def test_users_cli_disables_demo_accounts_and_adds_real_ones(sqlite_rt, monkeypa
     assert result.exit_code == 0, result.output
     result = runner.invoke(app, ["users", "token", "li", "--json"])
     assert result.exit_code == 0 and '"token": "gk_' in result.output
-    from gkflow.auth import authenticate
+    from gkflow.services.accounts import authenticate
 
     assert authenticate(sqlite_rt, "li", "a-long-password") is not None
     assert authenticate(sqlite_rt, "clerk", "gkflow-demo") is None
 
 
 def test_the_dashboard_shows_the_publication_ledger_with_its_late_periods(client, app_rt):
-    from gkflow.web.dashboard import publication_ledger
+    from gkflow.services.dashboard import publication_ledger
 
     ledger = publication_ledger(app_rt)
     assert ledger["available"], ledger["reason"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from gkflow.web.common import SESSION_COOKIE
+from gkflow.web.deps import SESSION_COOKIE
 from tests.web.conftest import GOV, csrf_of, login, submit_gov
 
 

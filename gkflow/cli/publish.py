@@ -5,19 +5,22 @@ Prefect is imported only inside the commands that run flows, so other commands s
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from gkflow.cli import JsonFlag, emit, handles_errors, parse_time, runtime
+from gkflow.cli.common import JsonFlag, emit, handles_errors, parse_time, runtime
 from gkflow.domain.errors import InvalidInput
 
-publish_app = typer.Typer(no_args_is_help=True,
+if TYPE_CHECKING:
+    from gkflow.runtime import Runtime
+
+app = typer.Typer(no_args_is_help=True,
                           help="Proactive publication (主动公开) and its ledger (公开台账)")
 
 
-def _prefect_ready(rt: Any) -> None:
-    from gkflow.prefect_env import configure_prefect_env
+def _prefect_ready(rt: Runtime) -> None:
+    from gkflow.scheduling.prefect_env import configure_prefect_env
 
     configure_prefect_env(rt.settings.var_dir)
 
@@ -37,7 +40,7 @@ def _finish(outcomes: list[dict[str, Any]], json_: bool) -> None:
         raise typer.Exit(code=1)
 
 
-@publish_app.command("run")
+@app.command("run")
 @handles_errors
 def publish_run(
     task: str,
@@ -56,7 +59,7 @@ def publish_run(
     _finish(run_flow(publish_period_flow(task, period, project=project, source=source)), json_)
 
 
-@publish_app.command("backfill")
+@app.command("backfill")
 @handles_errors
 def publish_backfill(
     task: str,
@@ -91,7 +94,7 @@ def _stderr() -> Any:
     return sys.stderr
 
 
-@publish_app.command("status")
+@app.command("status")
 @handles_errors
 def publish_status(
     task: Annotated[str | None, typer.Option("--task")] = None,
@@ -116,7 +119,7 @@ def publish_status(
     emit(entries, json_, text)
 
 
-@publish_app.command("triggers")
+@app.command("triggers")
 @handles_errors
 def publish_triggers(json_: JsonFlag = False) -> None:
     """Publish what due milestone triggers (construction.milestone) ask for."""
@@ -132,6 +135,7 @@ def publish_triggers(json_: JsonFlag = False) -> None:
         f"\n  {d['case_no']}: {d['status']}" for d in done))
 
 
+@handles_errors
 def sweep_command(
     at: Annotated[str | None, typer.Option("--at", help="ISO; local time if naive (default: now)")] = None,
     json_: JsonFlag = False,
@@ -150,6 +154,7 @@ def sweep_command(
         f"\n  {w['case_no']}: {w['level']} ({w['scope']}, {w['limit']}, due {w['due_on']})" for w in raised))
 
 
+@handles_errors
 def deploy_command(
     pool: Annotated[str, typer.Option("--pool", help="the process work pool")] = "gkflow",
     json_: JsonFlag = False,
@@ -167,9 +172,3 @@ def deploy_command(
     emit(deployed, json_, lambda: "\n".join(
         f"{d['name']}: {d['schedule'] or 'no schedule'} -> pool {d['pool']}" for d in deployed)
         + f"\nstart a worker: prefect worker start --pool {pool} --type process")
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(publish_app, name="publish")
-    app.command("sweep")(handles_errors(sweep_command))
-    app.command("deploy")(handles_errors(deploy_command))

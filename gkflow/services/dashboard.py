@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 from datetime import UTC, timedelta
 from typing import Any
 
-from sqlalchemy import Table, func, inspect, select
+import requests
+from sqlalchemy import func, select
 
+from gkflow.db.case_rows import cases_t
 from gkflow.db.models import CaseWarningRow
-from gkflow.outbox import DEAD, PERMANENT_FAILURE, TECHNICAL_FAILURE, outbox_t
+from gkflow.delivery.outbox import DEAD, PERMANENT_FAILURE, TECHNICAL_FAILURE, outbox_t
+from gkflow.publication.status import publication_status
 from gkflow.runtime import Runtime
-from gkflow.services.cases import cases_t
 from gkflow.services.ratings import rating_summary, rectifications
+from notifications.channels.sandbox import read_inbox
 
 warnings_t = CaseWarningRow.__table__
 DEAD_STATUSES = (DEAD, PERMANENT_FAILURE, TECHNICAL_FAILURE)
@@ -152,59 +154,24 @@ def notice_figures(rt: Runtime, limit: int = 50) -> dict[str, Any]:
 
 
 def sandbox_inbox(rt: Runtime, limit: int = 20) -> dict[str, Any]:
-    """What the sandbox channel received, if the notifications package provides its reader."""
+    """What the sandbox channel received (an unreadable inbox is reported, not raised)."""
     try:
-        sandbox = importlib.import_module("notifications.channels.sandbox")
-        reader = sandbox.read_inbox
-    except (ImportError, AttributeError) as exc:
-        return {"available": False, "reason": f"sandbox inbox reader not available ({exc})", "messages": []}
-    try:
-        messages = reader(rt.settings.var_dir / "inbox", limit=limit)
+        messages = read_inbox(rt.settings.var_dir / "inbox", limit=limit)
     except Exception as exc:  # noqa: BLE001 - a broken inbox must not take the dashboard down
         return {
             "available": False,
             "reason": f"sandbox inbox unreadable: {type(exc).__name__}: {exc}",
             "messages": [],
         }
-    return {"available": True, "reason": None, "messages": [_as_dict(m) for m in messages]}
-
-
-def _as_dict(message: Any) -> dict[str, Any]:
-    if isinstance(message, dict):
-        return message
-    if hasattr(message, "_asdict"):
-        return message._asdict()
-    if hasattr(message, "__dict__"):
-        return dict(vars(message))
-    return {"text": str(message)}
+    return {"available": True, "reason": None, "messages": messages}
 
 
 def publication_ledger(rt: Runtime, limit: int = 40) -> dict[str, Any]:
-    """The publication ledger (公开台账: due, late, published, failed) when the publication part and its
-    table exist; any failure there is shown on the dashboard instead of breaking it."""
+    """The publication ledger (公开台账: due, late, published, failed); a broken publication
+    configuration is shown on the dashboard instead of taking it down."""
     try:
-        models = importlib.import_module("gkflow.db.publication_models")
-        status = importlib.import_module("gkflow.publication.status")
-    except ImportError as exc:
-        return {
-            "available": False,
-            "reason": f"publication ledger not installed ({exc})",
-            "rows": [],
-            "summary": {},
-        }
-    tables = [
-        t for t in (getattr(o, "__table__", None) for o in vars(models).values()) if isinstance(t, Table)
-    ]
-    try:
-        if not tables or not all(inspect(rt.engine).has_table(t.name) for t in tables):
-            return {
-                "available": False,
-                "reason": "publication ledger table not created yet (run gkflow init)",
-                "rows": [],
-                "summary": {},
-            }
-        entries = status.publication_status(rt)
-    except Exception as exc:  # noqa: BLE001 - a colleague's part failing must not take the dashboard down
+        entries = publication_status(rt)
+    except Exception as exc:  # noqa: BLE001 - shown on the page: the rest of the dashboard still matters
         return {
             "available": False,
             "reason": f"publication ledger unreadable: {type(exc).__name__}: {exc}",
@@ -225,7 +192,6 @@ def prefect_runs(limit: int = 10) -> dict[str, Any]:
     api = os.environ.get("PREFECT_API_URL", "").rstrip("/")
     if not api:
         return {"configured": False, "runs": [], "error": None, "ui": None}
-    import requests
 
     ui = os.environ.get("PREFECT_UI_URL", "").rstrip("/") or (api[:-4] if api.endswith("/api") else api)
     try:

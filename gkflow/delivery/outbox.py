@@ -16,9 +16,9 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, func, or_, select, update
 
+from gkflow.db.engine import write_connection
 from gkflow.db.models import OutboxRow
 from gkflow.runtime import Runtime
-from gkflow.services.cases import write_connection
 from notifications.policy import Status
 
 outbox_t = OutboxRow.__table__
@@ -109,7 +109,7 @@ def claim(
             outbox_t.c.retry_from,
         )
     )
-    with write_connection(rt) as conn, conn.begin():
+    with write_connection(rt.engine) as conn, conn.begin():
         rows = conn.execute(statement).all()
     messages = [
         OutboxMessage(
@@ -196,7 +196,7 @@ def record_outcomes(rt: Runtime, worker: str, outcomes: Sequence[Outcome],
          "_provider_ref": o.provider_ref, "_unattempt": 1 if o.unattempt else 0, "_updated_at": now}
         for o in outcomes
     ]
-    with write_connection(rt) as conn, conn.begin():
+    with write_connection(rt.engine) as conn, conn.begin():
         # executemany: sqlite3 and psycopg both report the summed row count.
         return conn.execute(_RECORD, params[0] if len(params) == 1 else params).rowcount
 
@@ -258,7 +258,7 @@ def record_receipt(
         match.append(outbox_t.c.idempotency_key == idempotency_key)
     else:
         match.append(outbox_t.c.provider_ref == provider_ref)
-    with write_connection(rt) as conn, conn.begin():
+    with write_connection(rt.engine) as conn, conn.begin():
         row = conn.execute(
             select(outbox_t.c.id, outbox_t.c.idempotency_key, outbox_t.c.status).where(*match)
             .order_by(outbox_t.c.id).limit(1)
@@ -285,7 +285,7 @@ def retry_dead(rt: Runtime, message_id: int, *, now: datetime | None = None) -> 
     """An administrator's retry of a dead letter: back to pending, due now, with a fresh retry
     horizon (else a dead letter older than the horizon would get exactly one more attempt)."""
     now = now or rt.now()
-    with write_connection(rt) as conn, conn.begin():
+    with write_connection(rt.engine) as conn, conn.begin():
         return conn.execute(
             update(outbox_t)
             .where(outbox_t.c.id == message_id,

@@ -1,6 +1,6 @@
 """Deliver due outbox rows (DESIGN.md section 4, step 3): claim, render, send, record.
 
-A batch is claimed with a lease (gkflow.outbox), rendered with the notifications templates, sent
+A batch is claimed with a lease (gkflow.delivery.outbox), rendered with the notifications templates, sent
 through its channel with the row's idempotency key, and each outcome recorded: delivered (or
 accepted, awaiting the provider's receipt), held (quiet hours, rate limit), retried later with
 exponential backoff and full jitter, or final (permanent, technical, dead). Sends run in a few
@@ -14,7 +14,6 @@ Plain Python: the Prefect flow (flows/dispatch.py) and `gkflow outbox dispatch` 
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import queue
@@ -23,304 +22,30 @@ import socket
 import threading
 import time
 import zlib
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from gkflow import outbox
-from gkflow.configfile import read_mapping
-from gkflow.domain.errors import InvalidConfig
-from gkflow.outbox import OutboxMessage, Outcome
+from gkflow.delivery import outbox
+from gkflow.delivery.config import SANDBOX, ChannelsConfig
+from gkflow.delivery.hotline import HOTLINE_REPLY, hotline_reply_message
+from gkflow.delivery.outbox import OutboxMessage, Outcome
+from gkflow.delivery.pool import ChannelPool, channel_pool
 from gkflow.runtime import Runtime
-from gkflow.settings import Settings
-from notifications.channels import Channel, SandboxChannel, build_channel, parse_flag
 from notifications.errors import DeliveryError, RenderError, TechnicalFailure, TemporaryFailure
 from notifications.masking import mask_recipient, redact
-from notifications.message import RenderedMessage
 from notifications.notices import APPLICANT_NOTICES
-from notifications.policy import (
-    RateLimiter,
-    Status,
-    give_up,
-    next_attempt_delay,
-    release_time,
-    status_for_error,
-)
+from notifications.policy import Status, give_up, next_attempt_delay, release_time, status_for_error
 from notifications.render import render
-from notifications.sms import DEFAULT_SMS_SIGNATURE
 
 log = logging.getLogger("gkflow.dispatch")
 
-HOTLINE_REPLY = "hotline.reply"
-SANDBOX = "sandbox"
-LIVE_CHANNELS = ("sms", "email", "wechat", "webhook")
-# Settings each channel passes to notifications.channels.build_channel.
-_BUILD_KEYS: Mapping[str, tuple[str, ...]] = {
-    "sms": ("gateway_url", "api_key", "signature", "timeout"),
-    "email": ("host", "port", "sender", "starttls", "username", "password", "timeout"),
-    "wechat": ("api_url", "app_token", "template_ids", "timeout"),
-    "webhook": ("timeout",),
-}
-_COMMON_KEYS = ("sandbox", "rate", "receipt_secret")
 # Outcomes are written in groups: fewer commits, and a crash re-sends at most this many (same keys).
 FLUSH_EVERY = 50
 FLUSH_SECONDS = 0.25
 # A message not yet sent this close to its lease's end is given back rather than risk a second sender.
 LEASE_MARGIN_S = 15.0
-
-
-# -- configuration -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RateLimit:
-    per_second: float
-    burst: int
-
-
-@dataclass(frozen=True)
-class ChannelsConfig:
-    """config/channels.yaml with the GKFLOW_* environment applied (``load_channels_config``)."""
-
-    inbox_dir: Path
-    sandbox_all: bool = True
-    # build_channel settings of sms, email, wechat; webhook targets by recipient name.
-    live: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    webhook_targets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    sandboxed: frozenset[str] = frozenset()
-    rates: Mapping[str, RateLimit] = field(default_factory=dict)
-    receipt_secrets: Mapping[str, str] = field(default_factory=dict)
-    quiet_start: str = "22:00"
-    quiet_end: str = "08:00"
-    quiet_timezone: str = "Asia/Shanghai"
-    quiet_channels: frozenset[str] = frozenset({"sms"})
-    retry_base_s: float = 30.0
-    retry_cap_s: float = 3600.0
-    retry_horizon_s: float = 86400.0
-    batch_size: int = 100
-    lease_seconds: int = 120
-    poll_seconds: float = 1.0
-    senders_per_channel: int = 4
-    hotline_reply_target: str | None = "hotline-12345"
-    # How long a sender waits for a rate-limit token before giving the row back for that long.
-    rate_wait_seconds: float = 1.0
-
-    @property
-    def sms_signature(self) -> str:
-        return str(self.live.get("sms", {}).get("signature") or DEFAULT_SMS_SIGNATURE)
-
-    def route(self, message: OutboxMessage) -> str:
-        """Where a row goes: ``sandbox``, a channel name, or ``webhook:<target>``."""
-        if message.kind == "trigger":
-            channel, target = "webhook", self.hotline_reply_target or ""
-        else:
-            channel, target = message.channel or "", message.recipient or ""
-        if self.sandbox_all or channel == SANDBOX or channel in self.sandboxed:
-            return SANDBOX
-        return f"webhook:{target}" if channel == "webhook" else channel
-
-
-def _blank(value: Any) -> bool:
-    return value is None or value == ""
-
-
-def _env_name(*parts: str) -> str:
-    return "GKFLOW_" + "_".join("".join(c if c.isalnum() else "_" for c in p).upper() for p in parts)
-
-
-def _environment() -> dict[str, str]:
-    """GKFLOW_* from the process environment, over those of an optional ./.env (as Settings reads)."""
-    values: dict[str, str] = {}
-    if Path(".env").is_file():
-        from dotenv import dotenv_values
-
-        values.update({k: v for k, v in dotenv_values(".env").items() if v is not None})
-    values.update(os.environ)
-    return {k: v for k, v in values.items() if k.startswith("GKFLOW_")}
-
-
-def _flag(value: Any, where: str) -> bool:
-    try:
-        return parse_flag(value)
-    except ValueError:
-        raise InvalidConfig(f"{where} must be true or false, got {value!r}") from None
-
-
-def _section(raw: Any, where: str, allowed: tuple[str, ...]) -> dict[str, Any]:
-    if raw is None:
-        return {}
-    if not isinstance(raw, Mapping):
-        raise InvalidConfig(f"{where} must be a mapping")
-    unknown = sorted(set(raw) - set(allowed))
-    if unknown:
-        raise InvalidConfig(f"{where}: unknown setting(s) {', '.join(map(str, unknown))}; "
-                            f"known: {', '.join(allowed)}")
-    return dict(raw)
-
-
-def _number(section: Mapping[str, Any], key: str, default: float, where: str, *, minimum: float = 0) -> float:
-    value = section.get(key, default)
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise InvalidConfig(f"{where}.{key} must be a number, got {value!r}") from None
-    if number < minimum:
-        raise InvalidConfig(f"{where}.{key} must be at least {minimum}, got {value!r}")
-    return number
-
-
-def load_channels_config(settings: Settings, environ: Mapping[str, str] | None = None) -> ChannelsConfig:
-    """Read the channels file (GKFLOW_CHANNELS_FILE or <config dir>/channels.yaml, optional) and apply
-    the environment: GKFLOW_<CHANNEL>_<SETTING>, GKFLOW_WEBHOOK_<TARGET>_URL/_SECRET,
-    GKFLOW_CHANNELS_SANDBOX_ALL. Problems are InvalidConfig naming the file and the setting."""
-    env = _environment() if environ is None else dict(environ)
-    path = Path(env.get("GKFLOW_CHANNELS_FILE") or settings.config_dir / "channels.yaml")
-    if "GKFLOW_CHANNELS_FILE" in env and not path.is_file():
-        raise InvalidConfig(f"GKFLOW_CHANNELS_FILE names {path}, which does not exist")
-    raw = read_mapping(path)
-    top = _section(raw, str(path), ("sandbox_all", "inbox_dir", "dispatch", "retry", "quiet_hours",
-                                   "hotline_reply", "channels"))
-    dispatch = _section(top.get("dispatch"), f"{path}: dispatch",
-                        ("batch_size", "lease_seconds", "poll_seconds", "senders_per_channel"))
-    retry = _section(top.get("retry"), f"{path}: retry", ("base_seconds", "cap_seconds", "horizon_seconds"))
-    quiet = _section(top.get("quiet_hours"), f"{path}: quiet_hours", ("start", "end", "timezone", "channels"))
-    hotline = _section(top.get("hotline_reply"), f"{path}: hotline_reply", ("enabled", "target"))
-    channels = _section(top.get("channels"), f"{path}: channels", LIVE_CHANNELS)
-
-    live: dict[str, dict[str, Any]] = {}
-    targets: dict[str, dict[str, Any]] = {}
-    sandboxed: set[str] = set()
-    rates: dict[str, RateLimit] = {}
-    receipt_secrets: dict[str, str] = {}
-    for name in LIVE_CHANNELS:
-        where = f"{path}: channels.{name}"
-        extra = ("targets",) if name == "webhook" else ()
-        spec = _section(channels.get(name), where, (*_BUILD_KEYS[name], *_COMMON_KEYS, *extra))
-        for key in (*_BUILD_KEYS[name], "receipt_secret", "sandbox"):
-            if _env_name(name, key) in env and key != "template_ids":
-                spec[key] = env[_env_name(name, key)]
-        if _flag(spec.pop("sandbox", False), f"{where}.sandbox"):
-            sandboxed.add(name)
-        rate = _section(spec.pop("rate", None), f"{where}.rate", ("per_second", "burst"))
-        if rate:
-            rates[name] = RateLimit(_number(rate, "per_second", 1, f"{where}.rate", minimum=0.001),
-                                    int(_number(rate, "burst", 1, f"{where}.rate", minimum=1)))
-        secret = spec.pop("receipt_secret", None)
-        if not _blank(secret):
-            receipt_secrets[name] = str(secret)
-        if name == "webhook":
-            for target, target_spec in (spec.pop("targets", None) or {}).items():
-                tspec = _section(target_spec, f"{where}.targets.{target}", ("url", "secret", "timeout"))
-                for key in ("url", "secret"):
-                    default = env.get(_env_name("webhook", key)) if key == "secret" else None
-                    tspec[key] = env.get(_env_name("webhook", str(target), key), tspec.get(key) or default)
-                if "timeout" in spec and "timeout" not in tspec:
-                    tspec["timeout"] = spec["timeout"]
-                targets[str(target)] = {k: v for k, v in tspec.items() if not _blank(v)}
-        else:
-            live[name] = {k: v for k, v in spec.items() if not _blank(v)}
-
-    sandbox_all = top.get("sandbox_all", True)
-    if "GKFLOW_CHANNELS_SANDBOX_ALL" in env:
-        sandbox_all = env["GKFLOW_CHANNELS_SANDBOX_ALL"]
-    inbox = top.get("inbox_dir")
-    quiet_channels = quiet.get("channels", ["sms"])
-    if not isinstance(quiet_channels, list):
-        raise InvalidConfig(f"{path}: quiet_hours.channels must be a list of channel names")
-    for key in ("start", "end"):
-        try:
-            datetime.strptime(str(quiet.get(key, "00:00")), "%H:%M")
-        except ValueError:
-            raise InvalidConfig(f"{path}: quiet_hours.{key} must be HH:MM, got {quiet.get(key)!r}") from None
-    return ChannelsConfig(
-        inbox_dir=Path(inbox) if inbox else settings.var_dir / "inbox",
-        sandbox_all=_flag(sandbox_all, f"{path}: sandbox_all"),
-        live=live,
-        webhook_targets=targets,
-        sandboxed=frozenset(sandboxed),
-        rates=rates,
-        receipt_secrets=receipt_secrets,
-        quiet_start=str(quiet.get("start", "22:00")),
-        quiet_end=str(quiet.get("end", "08:00")),
-        quiet_timezone=str(quiet.get("timezone", settings.timezone)),
-        quiet_channels=frozenset(str(c) for c in quiet_channels),
-        retry_base_s=_number(retry, "base_seconds", 30, f"{path}: retry"),
-        retry_cap_s=_number(retry, "cap_seconds", 3600, f"{path}: retry"),
-        retry_horizon_s=_number(retry, "horizon_seconds", 86400, f"{path}: retry"),
-        batch_size=int(_number(dispatch, "batch_size", 100, f"{path}: dispatch", minimum=1)),
-        lease_seconds=int(_number(dispatch, "lease_seconds", 120, f"{path}: dispatch", minimum=5)),
-        poll_seconds=_number(dispatch, "poll_seconds", 1.0, f"{path}: dispatch", minimum=0.05),
-        senders_per_channel=int(_number(dispatch, "senders_per_channel", 4, f"{path}: dispatch", minimum=1)),
-        hotline_reply_target=(str(hotline.get("target") or "hotline-12345")
-                              if _flag(hotline.get("enabled", True), f"{path}: hotline_reply.enabled")
-                              else None),
-    )
-
-
-# -- channels ----------------------------------------------------------------------------------
-
-
-class ChannelPool:
-    """Channel instances (each with its kept-alive session) and rate limiters, built on first use."""
-
-    def __init__(self, config: ChannelsConfig) -> None:
-        self.config = config
-        self._lock = threading.Lock()
-        self._channels: dict[str, Channel] = {}
-        self._limiters = {name: RateLimiter(r.per_second, r.burst) for name, r in config.rates.items()}
-
-    def channel(self, route: str) -> Channel:
-        """The channel of a route; TechnicalFailure naming the missing setting if it is not configured."""
-        with self._lock:
-            built = self._channels.get(route)
-            if built is None:
-                built = self._build(route)
-                self._channels[route] = built
-            return built
-
-    def _build(self, route: str) -> Channel:
-        if route == SANDBOX:
-            return SandboxChannel(self.config.inbox_dir)
-        if route.startswith("webhook:"):
-            target = route.partition(":")[2]
-            spec = self.config.webhook_targets.get(target)
-            if spec is None:
-                raise TechnicalFailure(f"no webhook target {target!r} configured")
-            return build_channel("webhook", spec)
-        if route not in self.config.live:
-            raise TechnicalFailure(f"channel {route!r} is not configured")
-        return build_channel(route, {k: v for k, v in self.config.live[route].items()
-                                     if k in _BUILD_KEYS[route]})
-
-    def limiter(self, channel: str) -> RateLimiter | None:
-        return self._limiters.get(channel)
-
-    def close(self) -> None:
-        with self._lock:
-            for channel in self._channels.values():
-                close = getattr(channel, "close", None)
-                if close is not None:
-                    close()
-            self._channels.clear()
-
-
-_POOLS: dict[int, tuple[ChannelsConfig, ChannelPool]] = {}
-_POOLS_LOCK = threading.Lock()
-
-
-def channel_pool(config: ChannelsConfig) -> ChannelPool:
-    """One pool per configuration object for the life of the process, so connections are reused."""
-    with _POOLS_LOCK:
-        entry = _POOLS.get(id(config))
-        if entry is None or entry[0] is not config:
-            entry = (config, ChannelPool(config))
-            _POOLS[id(config)] = entry
-        return entry[1]
-
-
-# -- one batch ---------------------------------------------------------------------------------
 
 
 @dataclass
@@ -356,23 +81,6 @@ class DispatchReport:
 
 def default_worker() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{random.randrange(16**4):04x}"
-
-
-def hotline_reply_message(message: OutboxMessage) -> RenderedMessage:
-    """The 12345 platform's copy of a step (签收, 退单, 答复 …): plain data, no template."""
-    payload = message.payload
-    try:
-        body = {
-            "event": HOTLINE_REPLY, "case_no": payload["case_no"], "step": payload["action_label"],
-            "state": payload["state_label"], "department": payload["department"],
-            "occurred_at": payload["occurred_at"], "comment": payload.get("comment"),
-            "fields": payload.get("fields") or {},
-        }
-    except KeyError as exc:
-        raise TechnicalFailure(f"hotline.reply payload lacks {exc.args[0]!r}") from None
-    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-    return RenderedMessage(channel="webhook", notice="hotline_reply", text=text, fields=body,
-                           case_no=body["case_no"])
 
 
 class _Batch:
@@ -632,8 +340,3 @@ def drain(rt: Runtime, *, worker: str, channels_config: ChannelsConfig, limit: i
 
 def due_count(rt: Runtime, channels_config: ChannelsConfig, now: datetime | None = None) -> int:
     return Dispatcher(rt, channels_config).due(now)
-
-
-def with_overrides(config: ChannelsConfig, **changes: Any) -> ChannelsConfig:
-    """A copy with some settings changed (tests, `gkflow outbox dispatch --batch-size`)."""
-    return replace(config, **changes)

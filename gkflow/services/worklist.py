@@ -6,11 +6,11 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 
-from gkflow.auth import Account
+from gkflow.db.case_rows import cases_t, clocks_from_row
 from gkflow.domain.calendar import DueDate
 from gkflow.domain.deadlines import days_left
 from gkflow.runtime import Runtime
-from gkflow.services.cases import cases_t, clocks_from_row
+from gkflow.services.accounts import Account
 from gkflow.services.views import live_warnings, local_iso
 
 SORTS = {

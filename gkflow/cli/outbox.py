@@ -1,6 +1,6 @@
 """`gkflow outbox dispatch | list` and `gkflow inbox`: deliver notices, see their status, read the sandbox.
 
-`outbox dispatch` calls gkflow.dispatch directly (no Prefect), so it starts in well under a second.
+`outbox dispatch` calls gkflow.delivery directly (no Prefect), so it starts in well under a second.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from typing import Annotated, Any
 
 import typer
 
-from gkflow.cli import JsonFlag, emit, handles_errors, runtime
+from gkflow.cli.common import JsonFlag, emit, handles_errors, runtime
 from gkflow.domain.errors import InvalidInput
 
 STATUS_HELP = "created, sending, delivered, temporary-failure, permanent-failure, technical-failure, dead"
-outbox_app = typer.Typer(no_args_is_help=True, help="The outbox (发件箱): notices and their delivery")
+app = typer.Typer(no_args_is_help=True, help="The outbox (发件箱): notices and their delivery")
 
 
 def _local(value: datetime | None, tz: Any) -> str | None:
@@ -28,7 +28,7 @@ def _local(value: datetime | None, tz: Any) -> str | None:
     return value.astimezone(tz).isoformat(timespec="seconds")
 
 
-@outbox_app.command("dispatch")
+@app.command("dispatch")
 @handles_errors
 def outbox_dispatch(
     once: Annotated[bool, typer.Option("--once", help="deliver what is due now, then exit")] = False,
@@ -39,13 +39,8 @@ def outbox_dispatch(
     json_: JsonFlag = False,
 ) -> None:
     """Deliver due notices: with --once drain what is due and exit, else poll until Ctrl-C."""
-    from gkflow.dispatch import (
-        Dispatcher,
-        DispatchReport,
-        default_worker,
-        load_channels_config,
-        with_overrides,
-    )
+    from gkflow.delivery.config import load_channels_config, with_overrides
+    from gkflow.delivery.dispatcher import Dispatcher, DispatchReport, default_worker
 
     rt = runtime()
     config = load_channels_config(rt.settings)
@@ -98,7 +93,7 @@ def outbox_dispatch(
     dispatcher.pool.close()
 
 
-@outbox_app.command("list")
+@app.command("list")
 @handles_errors
 def outbox_list(
     status: Annotated[str | None, typer.Option("--status", help=STATUS_HELP)] = None,
@@ -108,7 +103,7 @@ def outbox_list(
     json_: JsonFlag = False,
 ) -> None:
     """Notices (and triggers) with their delivery status, newest first; recipients masked."""
-    from gkflow.outbox import STATUSES, list_messages
+    from gkflow.delivery.outbox import STATUSES, list_messages
     from notifications.masking import mask_recipient
 
     if status is not None and status not in STATUSES:
@@ -132,13 +127,14 @@ def outbox_list(
         for r in rows) or "the outbox is empty")
 
 
+@handles_errors
 def inbox(
     case: Annotated[str | None, typer.Option("--case", help="only this case")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1)] = 20,
     json_: JsonFlag = False,
 ) -> None:
     """What the sandbox channel received, newest first: the rendered text of each notice."""
-    from gkflow.dispatch import load_channels_config
+    from gkflow.delivery.config import load_channels_config
     from notifications.channels.sandbox import read_inbox
 
     rt = runtime()
@@ -149,8 +145,3 @@ def inbox(
         f" to {m['recipient']} ({m['case_no'] or '-'})"
         + (f"\n{m['subject']}" if m.get("subject") else "") + f"\n{m['text']}"
         for m in messages) or f"the inbox ({config.inbox_dir}) is empty")
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(outbox_app, name="outbox")
-    app.command("inbox")(handles_errors(inbox))

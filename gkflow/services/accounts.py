@@ -1,4 +1,4 @@
-"""Staff accounts, password hashing (Argon2id), login sessions and per-user API bearer tokens.
+"""Staff accounts and password hashing (Argon2id); sessions and tokens are gkflow.services.sessions.
 
 Accounts come from ``config/accounts.yaml`` and from the ``users`` table; a table row of the same
 name overrides the file (a changed password or a disabled demo account). Demo accounts are marked
@@ -8,13 +8,12 @@ name overrides the file (a changed password or a disabled demo account). Demo ac
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import ipaddress
 import os
 import secrets
 import threading
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,25 +21,28 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import inspect, select
 
-from gkflow.configfile import read_mapping
+from gkflow.config.files import read_mapping
+from gkflow.db.engine import write_connection
 from gkflow.db.web_models import ApiTokenRow, UserRow, WebSessionRow
+from gkflow.domain.access import NON_STAFF_ROLES, is_admin
 from gkflow.domain.cases import Actor
-from gkflow.domain.errors import InvalidConfig, InvalidInput, NotFound
+from gkflow.domain.errors import InvalidConfig, InvalidInput
 from gkflow.runtime import Runtime
-from gkflow.services.cases import write_connection
 
 ACCOUNTS_FILE = "accounts.yaml"
-SESSION_LIFETIME = timedelta(hours=8)
-# Roles the engine itself or applicants hold; a staff login never does.
-NON_STAFF_ROLES = ("applicant", "system")
 
 users_t = UserRow.__table__
 sessions_t = WebSessionRow.__table__
 tokens_t = ApiTokenRow.__table__
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
-# Verifying against this keeps a login for an unknown user as slow as one for a known user.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verifying against this keeps a login for an unknown user as slow as one for a known user.
+    Made on first use: an Argon2id hash costs tens of ms, which no importer should pay."""
+    return _hasher.hash(secrets.token_hex(16))
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ class Account:
 
     @property
     def is_admin(self) -> bool:
-        return "admin" in self.roles
+        return is_admin(self)
 
     def actor_for(self, allowed_roles: tuple[str, ...] | list[str]) -> Actor:
         """The Actor to fire with: the first of the user's roles the transition allows."""
@@ -75,10 +77,6 @@ def _verify(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 # -- accounts -----------------------------------------------------------------------------------
@@ -114,7 +112,7 @@ def _parse_accounts(path: str) -> dict[str, Account]:
             raise InvalidConfig(f"{where}: needs at least username and password_hash")
         roles = tuple(str(r) for r in entry.get("roles") or ())
         if not roles or any(r in NON_STAFF_ROLES for r in roles):
-            raise InvalidConfig(f"{where}: needs staff roles (not {', '.join(NON_STAFF_ROLES)})")
+            raise InvalidConfig(f"{where}: needs staff roles (not {', '.join(sorted(NON_STAFF_ROLES))})")
         accounts[entry["username"]] = Account(
             username=str(entry["username"]),
             display_name=str(entry.get("name") or entry["username"]),
@@ -162,7 +160,7 @@ def list_accounts(rt: Runtime) -> list[Account]:
 def authenticate(rt: Runtime, username: str, password: str) -> Account | None:
     account = get_account(rt, username.strip())
     if account is None or not account.active:
-        _verify(_DUMMY_HASH, password)
+        _verify(_dummy_hash(), password)
         return None
     return account if _verify(account.password_hash, password) else None
 
@@ -205,7 +203,9 @@ def save_user(
     base = get_account(rt, username)
     roles = roles or (base.roles if base else None)
     if not roles or any(not r or r in NON_STAFF_ROLES for r in roles):
-        raise InvalidInput(f"staff roles are required (not {', '.join(NON_STAFF_ROLES)})", fields=["roles"])
+        raise InvalidInput(
+            f"staff roles are required (not {', '.join(sorted(NON_STAFF_ROLES))})", fields=["roles"]
+        )
     if password is not None:
         password_hash = hash_password(password)
     elif base is not None:
@@ -221,7 +221,7 @@ def save_user(
         "active": active,
         "updated_at": now,
     }
-    with write_connection(rt) as conn, conn.begin():
+    with write_connection(rt.engine) as conn, conn.begin():
         exists = conn.execute(select(users_t.c.id).where(users_t.c.username == username)).first()
         if exists:
             conn.execute(users_t.update().where(users_t.c.username == username).values(**values))
@@ -245,94 +245,6 @@ def disable_demo_accounts(rt: Runtime) -> list[str]:
     for username in disabled:
         save_user(rt, username, password=None, active=False)
     return disabled
-
-
-# -- sessions -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Session:
-    account: Account
-    csrf_token: str
-    token_hash: str
-
-
-def open_session(rt: Runtime, account: Account) -> tuple[str, Session]:
-    token = secrets.token_urlsafe(32)
-    csrf = secrets.token_urlsafe(32)
-    now = rt.now()
-    with write_connection(rt) as conn, conn.begin():
-        conn.execute(sessions_t.delete().where(sessions_t.c.expires_at < now))
-        conn.execute(
-            sessions_t.insert().values(
-                token_hash=_token_hash(token),
-                username=account.username,
-                csrf_token=csrf,
-                created_at=now,
-                expires_at=now + SESSION_LIFETIME,
-            )
-        )
-    return token, Session(account, csrf, _token_hash(token))
-
-
-def load_session(rt: Runtime, token: str | None) -> Session | None:
-    if not token:
-        return None
-    digest = _token_hash(token)
-    with rt.engine.connect() as conn:
-        row = conn.execute(
-            select(sessions_t).where(sessions_t.c.token_hash == digest, sessions_t.c.expires_at > rt.now())
-        ).first()
-    if row is None:
-        return None
-    account = get_account(rt, row.username)
-    if account is None or not account.active:
-        return None
-    return Session(account, row.csrf_token, digest)
-
-
-def close_session(rt: Runtime, session: Session) -> None:
-    with write_connection(rt) as conn, conn.begin():
-        conn.execute(sessions_t.delete().where(sessions_t.c.token_hash == session.token_hash))
-
-
-# -- API tokens ---------------------------------------------------------------------------------
-
-
-def issue_token(rt: Runtime, username: str, label: str = "") -> str:
-    account = get_account(rt, username)
-    if account is None or not account.active:
-        raise NotFound(f"no active account '{username}'")
-    token = "gk_" + secrets.token_urlsafe(32)
-    with write_connection(rt) as conn, conn.begin():
-        conn.execute(
-            tokens_t.insert().values(
-                token_hash=_token_hash(token), username=username, label=label, created_at=rt.now()
-            )
-        )
-    return token
-
-
-def revoke_tokens(rt: Runtime, username: str) -> int:
-    with write_connection(rt) as conn, conn.begin():
-        return conn.execute(
-            tokens_t.update()
-            .where(tokens_t.c.username == username, tokens_t.c.revoked_at.is_(None))
-            .values(revoked_at=rt.now())
-        ).rowcount
-
-
-def account_for_token(rt: Runtime, token: str) -> Account | None:
-    with rt.engine.connect() as conn:
-        username = conn.execute(
-            select(tokens_t.c.username).where(
-                tokens_t.c.token_hash == _token_hash(token), tokens_t.c.revoked_at.is_(None)
-            )
-        ).scalar()
-    if username is None:
-        return None
-    account = get_account(rt, username)
-    return account if account is not None and account.active else None
 
 
 def refuse_demo_accounts_off_loopback(rt: Runtime, host: str) -> None:

@@ -14,21 +14,17 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from gkflow.db.case_rows import cases_t, clocks_from_row, outbox_t
+from gkflow.db.engine import write_connection
 from gkflow.db.models import CaseWarningRow
+from gkflow.delivery.staff import StaffNotices, staff_notices
 from gkflow.domain.calendar import DueDate
 from gkflow.domain.cases import Actor
 from gkflow.domain.deadlines import WarningLevel, days_between, warning_level
 from gkflow.domain.errors import Conflict
-from gkflow.publication.config import StaffNotices, staff_notices
 from gkflow.runtime import Runtime
-from gkflow.services.cases import (
-    append_event,
-    cases_t,
-    clocks_from_row,
-    notice_context,
-    outbox_t,
-    write_connection,
-)
+from gkflow.services.cases import append_event
+from gkflow.services.notices import notice_context
 
 warnings_t = CaseWarningRow.__table__
 SYSTEM = Actor("gkflow", "system")
@@ -155,7 +151,7 @@ def _insert_warning(conn: Connection, values: dict[str, Any]) -> bool:
 
 def _raise(rt: Runtime, need: _Needed, now: datetime, staff: StaffNotices) -> RaisedWarning | None:
     topic = f"warning_{need.level}"
-    with write_connection(rt) as conn, conn.begin():
+    with write_connection(rt.engine) as conn, conn.begin():
         row = conn.execute(select(cases_t).where(cases_t.c.id == need.case_id)).mappings().first()
         if row is None or row["closed_at"] is not None:
             return None
@@ -170,9 +166,9 @@ def _raise(rt: Runtime, need: _Needed, now: datetime, staff: StaffNotices) -> Ra
         comment = f"{LEVEL_LABELS[need.level]}：{what}{verb}（{need.due_on.isoformat()}）"
         fields = {"scope": need.scope, "level": need.level, "limit": need.limit,
                   "due_on": need.due_on.isoformat()}
-        seq = append_event(conn, row, topic, SYSTEM, now, comment, fields)
-        context = notice_context(rt, item, row, action_label=LEVEL_LABELS[need.level], state=row["state"],
-                                 at=now, comment=comment, fields=fields)
+        seq = append_event(conn, row, topic, SYSTEM, at=now, comment=comment, fields=fields)
+        context = notice_context(rt.settings, item, row, action_label=LEVEL_LABELS[need.level],
+                                 state=row["state"], at=now, comment=comment, fields=fields)
         context.update(level=need.level, scope=need.scope, limit=need.limit, due_on=need.due_on.isoformat(),
                        days_left=_days_left(rt, item, need, rt.local_date(now)))
         conn.execute(outbox_t.insert().values(

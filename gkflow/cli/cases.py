@@ -1,0 +1,98 @@
+"""`gkflow case submit | advance | show`: cases (办件)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from gkflow.cli.common import JsonFlag, emit, handles_errors, parse_fields, parse_time, runtime
+
+app = typer.Typer(no_args_is_help=True, help="Cases (办件)")
+
+
+def _case_text(view: dict[str, Any]) -> str:
+    def due(kind: str) -> str:
+        value = view.get(f"{kind}_due") or "(clock stopped)"
+        return value + (" (provisional)" if view.get(f"{kind}_due_provisional") else "")
+
+    lines = [
+        f"{view['case_no']}  {view['item_name']} v{view['item_version']}",
+        f"state: {view['state']} ({view['state_label']})  version {view['version']}  clock {view['clock']}",
+        f"received: {view['received_at']}  statutory due: {due('statutory')}  "
+        f"promised due: {due('promised')}",
+    ]
+    if view.get("query_code"):
+        lines.append(f"query code (shown once, give it to the applicant): {view['query_code']}")
+    for w in view.get("warnings", []):
+        lines.append(f"warning: {w['level']} on {w['scope']} (due {w['due']})")
+    for t in view.get("timeline", []):
+        lines.append(f"  #{t['seq']} {t['at']} {t['action']} -> {t['to']} by {t['actor']} ({t['role']})"
+                     + (f": {t['comment']}" if t["comment"] else ""))
+    return "\n".join(lines)
+
+
+@app.command("submit")
+@handles_errors
+def case_submit(
+    item: str,
+    name: Annotated[str, typer.Option("--name", help="applicant name")],
+    phone: Annotated[str | None, typer.Option("--phone")] = None,
+    id_number: Annotated[str | None, typer.Option("--id-number")] = None,
+    email: Annotated[str | None, typer.Option("--email")] = None,
+    received_at: Annotated[str | None, typer.Option("--received-at", help="ISO; local time if naive")] = None,
+    channel: Annotated[str, typer.Option("--channel", help="intake channel")] = "window",
+    field: Annotated[list[str] | None, typer.Option("--field", help="k=v, repeatable")] = None,
+    json_: JsonFlag = False,
+) -> None:
+    """Register a case (收件) and print its case number and query code."""
+    from gkflow.services.cases import Applicant, submit_case
+    from gkflow.services.views import show_case
+
+    rt = runtime()
+    submitted = submit_case(
+        rt, item, Applicant(name, phone, id_number, email), received_at=parse_time(received_at, rt),
+        intake_channel=channel, fields=parse_fields(field),
+    )
+    view = show_case(rt, submitted.case_no)
+    view.pop("timeline", None)
+    view["query_code"] = submitted.query_code
+    emit(view, json_, lambda: _case_text(view))
+
+
+@app.command("advance")
+@handles_errors
+def case_advance(
+    case_no: str,
+    action: str,
+    actor: Annotated[str, typer.Option("--actor", help="user name")],
+    role: Annotated[str, typer.Option("--role")],
+    department: Annotated[str | None, typer.Option("--department")] = None,
+    expected_version: Annotated[int | None, typer.Option("--expected-version")] = None,
+    comment: Annotated[str | None, typer.Option("--comment")] = None,
+    field: Annotated[list[str] | None, typer.Option("--field", help="k=v, repeatable")] = None,
+    at: Annotated[str | None, typer.Option("--at", help="ISO; local time if naive")] = None,
+    json_: JsonFlag = False,
+) -> None:
+    """Fire one transition (办理环节)."""
+    from gkflow.domain.cases import Actor
+    from gkflow.services.cases import fire
+    from gkflow.services.views import show_case
+
+    rt = runtime()
+    fire(rt, case_no, action, Actor(actor, role, department), fields=parse_fields(field),
+         expected_version=expected_version, comment=comment, occurred_at=parse_time(at, rt))
+    view = show_case(rt, case_no)
+    emit(view, json_, lambda: _case_text(view))
+
+
+@app.command("show")
+@handles_errors
+def case_show(case_no: str, json_: JsonFlag = False) -> None:
+    """State, due dates, warnings and timeline."""
+    from gkflow.services.views import show_case
+
+    view = show_case(runtime(), case_no)
+    emit(view, json_, lambda: _case_text(view))
+
+

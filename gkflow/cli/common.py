@@ -1,0 +1,89 @@
+"""CLI plumbing shared by every command: JSON or text output, errors as a clear line (or the JSON
+error shape) and a non-zero exit, argument parsers, the runtime."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from gkflow.domain.errors import GkflowError, InvalidConfig, InvalidInput
+
+if TYPE_CHECKING:
+    from gkflow.runtime import Runtime
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def emit(data: Any, as_json: bool, text: str | Callable[[], str] | None = None) -> None:
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    else:
+        typer.echo(text() if callable(text) else (text if text is not None else _plain(data)))
+
+
+def _plain(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2, default=str)
+
+
+def handles_errors(func: F) -> F:
+    """Turn GkflowError into a clear message (or the JSON error shape) and a non-zero exit."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            try:
+                return func(*args, **kwargs)
+            except (OperationalError, ProgrammingError) as exc:
+                raise _database_error(exc) from exc
+        except GkflowError as exc:
+            if kwargs.get("json_"):
+                typer.echo(json.dumps(exc.to_dict(), ensure_ascii=False, default=str))
+            else:
+                typer.echo(f"error [{exc.code}]: {exc.message}", err=True)
+            raise typer.Exit(code=1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _database_error(exc: Exception) -> GkflowError:
+    """A missing table means `gkflow init` was not run; anything else is reported as it is."""
+    text = str(getattr(exc, "orig", exc))
+    if "no such table" in text or ("relation" in text and "does not exist" in text):
+        return InvalidConfig(f"the database is not initialised ({text.splitlines()[0]}): run `gkflow init`")
+    return InvalidConfig(f"database error: {text.splitlines()[0] if text else type(exc).__name__}")
+
+
+def runtime() -> Runtime:
+    """The runtime from the environment (imported late: `gkflow --help` needs no database)."""
+    from gkflow.runtime import runtime_from_env
+
+    return runtime_from_env()
+
+
+def parse_fields(values: list[str] | None) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for value in values or []:
+        if "=" not in value:
+            raise InvalidInput(f"--field expects key=value, got '{value}'")
+        key, _, val = value.partition("=")
+        fields[key.strip()] = val
+    return fields
+
+
+def parse_time(value: str | None, rt: Runtime) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"not an ISO date-time: '{value}' (e.g. 2026-02-10T09:30)") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=rt.settings.tz)
+    return parsed

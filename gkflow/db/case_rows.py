@@ -1,0 +1,184 @@
+"""The case repository: rows of `cases`, `events` and `outbox` as the hot paths read and write them.
+
+Submit and fire run hand-written SQL on the DBAPI cursor (gkflow.db.fastsql, decision 8); the rarer
+writers (warnings, ratings, recomputed dates) use SQLAlchemy Core. Both store values the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from gkflow.db.fastsql import FastSQL, as_date, insert_sql
+from gkflow.db.models import CaseRow, EventRow, OutboxRow
+from gkflow.domain.calendar import DueDate
+from gkflow.domain.cases import CaseClocks
+from gkflow.domain.deadlines import LimitClock
+from gkflow.domain.errors import Conflict, NotFound
+from gkflow.domain.items import ItemVersion, Limit
+
+cases_t = CaseRow.__table__  # type: ignore[attr-defined]
+events_t = EventRow.__table__  # type: ignore[attr-defined]
+outbox_t = OutboxRow.__table__  # type: ignore[attr-defined]
+
+# The name of the unique index on cases.case_no (SQLModel's `unique=True`), as each database reports it.
+CASE_NO_UNIQUE = ("cases.case_no", "cases_case_no_key", "ix_cases_case_no")
+
+FIRE_COLUMNS = (
+    "id", "case_no", "item_code", "item_version", "department", "assigned_department", "state",
+    "version", "applicant_name", "applicant_phone", "applicant_email", "applicant_wechat",
+    "clock_running", "statutory_days",
+    "statutory_anchor", "statutory_used", "promised_days", "promised_anchor", "promised_used",
+    "extended", "statutory_due", "statutory_due_provisional", "promised_due",
+    "promised_due_provisional", "step_due", "step_seq", "last_seq", "last_hash",
+)
+_SELECT_FOR_FIRE = f"SELECT {', '.join(FIRE_COLUMNS)} FROM cases WHERE case_no = :case_no"
+_DATE_COLUMNS = ("statutory_anchor", "promised_anchor", "statutory_due", "promised_due", "step_due")
+_BOOL_COLUMNS = ("clock_running", "extended", "statutory_due_provisional", "promised_due_provisional")
+EVENT_COLUMNS = ("case_id", "seq", "action", "from_state", "to_state", "actor", "role", "at", "comment",
+                 "fields", "prev_hash", "hash")
+OUTBOX_COLUMNS = ("created_at", "case_id", "case_no", "event_seq", "kind", "topic", "channel",
+                  "recipient", "payload", "idempotency_key", "status", "attempts", "next_attempt_at",
+                  "updated_at")
+_INSERT_EVENT = insert_sql("events", EVENT_COLUMNS)
+_INSERT_OUTBOX = insert_sql("outbox", OUTBOX_COLUMNS)
+
+
+def due_columns(prefix: str, due: DueDate | None) -> dict[str, Any]:
+    """The `<prefix>_due` and `<prefix>_due_provisional` columns of a due date."""
+    return {
+        f"{prefix}_due": due.date if due else None,
+        f"{prefix}_due_provisional": bool(due and due.provisional),
+    }
+
+
+def clock_columns(clocks: CaseClocks) -> dict[str, Any]:
+    """The columns that hold both clocks (时限) of a case."""
+    return {
+        "clock_running": clocks.running,
+        "statutory_days": clocks.statutory.limit.days,
+        "statutory_anchor": clocks.statutory.anchor,
+        "statutory_used": clocks.statutory.used,
+        "promised_days": clocks.promised.limit.days,
+        "promised_anchor": clocks.promised.anchor,
+        "promised_used": clocks.promised.used,
+        "extended": clocks.extended,
+    }
+
+
+def clocks_from_row(item: ItemVersion, row: Mapping[str, Any]) -> CaseClocks:
+    """Both clocks of a case row, in the units its item version declares."""
+    running = bool(row["clock_running"])
+    return CaseClocks(
+        statutory=LimitClock(
+            Limit(row["statutory_days"], item.statutory_limit.unit), row["statutory_anchor"],
+            row["statutory_used"], running,
+        ),
+        promised=LimitClock(
+            Limit(row["promised_days"], item.promised_limit.unit), row["promised_anchor"],
+            row["promised_used"], running,
+        ),
+        extended=bool(row["extended"]),
+    )
+
+
+def is_case_no_collision(error: Exception) -> bool:
+    """Whether an IntegrityError is the unique case number (draw another), not any other constraint."""
+    text = str(getattr(error, "orig", error)).lower()
+    return any(name in text for name in CASE_NO_UNIQUE)
+
+
+# -- the hot path: one case locked for a transition ---------------------------------------------
+
+
+def lock_for_fire(db: FastSQL, case_no: str) -> dict[str, Any] | None:
+    """The columns a transition needs, typed (dates, booleans), or None if there is no such case."""
+    raw = db.fetch_one(_SELECT_FOR_FIRE, {"case_no": case_no})
+    if raw is None:
+        return None
+    for column in _DATE_COLUMNS:
+        raw[column] = as_date(raw[column])
+    for column in _BOOL_COLUMNS:
+        raw[column] = bool(raw[column])
+    return raw
+
+
+def update_case_if_version(db: FastSQL, case_id: int, version: int, changes: Mapping[str, Any]) -> bool:
+    """Apply ``changes`` only if the row is still at ``version`` (the optimistic lock)."""
+    # Column names come from this package's own dictionaries, never from input.
+    assignments = ", ".join(f"{column} = :{column}" for column in changes)
+    updated = db.execute(
+        f"UPDATE cases SET {assignments} WHERE id = :_id AND version = :_version",
+        {**changes, "_id": case_id, "_version": version},
+    )
+    return updated == 1
+
+
+def insert_event(db: FastSQL, event: Mapping[str, Any]) -> None:
+    """Append one event (the database refuses updates and deletes of events)."""
+    db.execute(_INSERT_EVENT, event)
+
+
+def insert_outbox_rows(db: FastSQL, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Write outbox rows in the transaction of the step that caused them."""
+    db.executemany(_INSERT_OUTBOX, rows)
+
+
+# -- Core writers: a new case, and events that do not move a case -------------------------------
+
+
+def insert_case(conn: Connection, case: Mapping[str, Any], first_event: Mapping[str, Any]) -> int:
+    """Insert a case and its first event; returns the case id."""
+    case_id: int = conn.execute(cases_t.insert().values(**case).returning(cases_t.c.id)).scalar_one()
+    conn.execute(events_t.insert().values(case_id=case_id, **first_event))
+    return case_id
+
+
+def insert_outbox(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Write outbox rows through Core (the connection's own transaction)."""
+    if rows:
+        conn.execute(outbox_t.insert(), list(rows))
+
+
+def append_event_row(
+    conn: Connection, row: Mapping[str, Any], *, seq: int, new_hash: str, action: str, actor: str,
+    role: str, at: datetime, comment: str | None, fields: Mapping[str, str],
+    case_changes: Mapping[str, Any],
+) -> None:
+    """Bump the case's version and chain head and insert the event; Conflict if the case moved."""
+    updated = conn.execute(
+        cases_t.update().where(cases_t.c.id == row["id"], cases_t.c.version == row["version"])
+        .values(**case_changes, version=row["version"] + 1, last_seq=seq, last_hash=new_hash,
+                updated_at=at)
+    ).rowcount
+    if updated != 1:
+        raise Conflict(f"case {row['case_no']} changed meanwhile; try again")
+    conn.execute(events_t.insert().values(
+        case_id=row["id"], seq=seq, action=action, from_state=row["state"], to_state=row["state"],
+        actor=actor, role=role, at=at, comment=comment,
+        fields=json.dumps(dict(fields), ensure_ascii=False, sort_keys=True),
+        prev_hash=row["last_hash"], hash=new_hash,
+    ))
+
+
+# -- reads --------------------------------------------------------------------------------------
+
+
+def case_row(conn: Connection, case_no: str) -> dict[str, Any]:
+    """Every column of one case; NotFound if there is none."""
+    row = conn.execute(select(cases_t).where(cases_t.c.case_no == case_no)).mappings().first()
+    if row is None:
+        raise NotFound(f"case {case_no} not found")
+    return dict(row)
+
+
+def event_rows(conn: Connection, case_id: int) -> list[dict[str, Any]]:
+    """A case's events in order."""
+    rows = conn.execute(
+        select(events_t).where(events_t.c.case_id == case_id).order_by(events_t.c.seq)
+    ).mappings().all()
+    return [dict(r) for r in rows]

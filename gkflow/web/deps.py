@@ -1,0 +1,137 @@
+"""FastAPI dependencies: the runtime, form and raw bodies, CSRF, the staff session of a page and the
+account of a bearer token. Handlers declare what they need in their signature."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+from urllib.parse import parse_qsl
+
+from fastapi import Depends, Request
+
+from gkflow.domain.access import require_admin
+from gkflow.domain.errors import Forbidden, InvalidInput, Unauthenticated
+from gkflow.runtime import Runtime
+from gkflow.services.accounts import Account
+from gkflow.services.sessions import Session, account_for_token, load_session
+from gkflow.web.templating import CSRF_COOKIE
+
+SESSION_COOKIE = "gkflow_session"
+CSRF_FIELD = "csrf_token"
+MAX_FORM_BYTES = 64 * 1024
+
+
+class LoginRequired(Exception):
+    """A page needs a logged-in member of staff: redirect to the login page."""
+
+    def __init__(self, next_url: str) -> None:
+        super().__init__(next_url)
+        self.next_url = next_url
+
+
+def get_runtime(request: Request) -> Runtime:
+    """The process's runtime (settings, database, catalogue, calendar, clock)."""
+    rt: Runtime = request.app.state.rt
+    return rt
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """An application/x-www-form-urlencoded body (the only kind these pages send)."""
+    body = await request.body()
+    if not body:
+        return {}
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        raise InvalidInput("expected a form (application/x-www-form-urlencoded)")
+    if len(body) > MAX_FORM_BYTES:
+        raise InvalidInput("the form is too large")
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+    except UnicodeDecodeError:
+        raise InvalidInput("the form is not UTF-8") from None
+    return dict(pairs)
+
+
+# Form handlers are plain `def` endpoints taking this: the body is read on the event loop, and the
+# handler's blocking work (Argon2, database writes) runs in FastAPI's thread pool instead of
+# stalling every other request on the loop.
+FormData = Annotated[dict[str, str], Depends(read_form)]
+
+
+async def _raw_body(request: Request) -> bytes:
+    return await request.body()
+
+
+# The same for endpoints that verify a signature over the raw body.
+RawBody = Annotated[bytes, Depends(_raw_body)]
+
+
+def client_key(request: Request) -> str:
+    """Who is asking, for rate limits: the socket peer."""
+    return request.client.host if request.client else "unknown"
+
+
+ClientKey = Annotated[str, Depends(client_key)]
+
+
+def check_csrf(request: Request, form: dict[str, str], session: Session | None) -> None:
+    """Forbidden unless the form carries the session's (or the double-submit cookie's) CSRF token."""
+    expected = session.csrf_token if session else request.cookies.get(CSRF_COOKIE)
+    given = form.get(CSRF_FIELD, "")
+    if not expected or not given or not hmac.compare_digest(expected, given):
+        raise Forbidden("表单已失效，请刷新页面后重试 (missing or wrong CSRF token)")
+
+
+# -- staff identity -------------------------------------------------------------------------------
+
+
+def page_session(request: Request) -> Session | None:
+    """The logged-in staff session of a page request, if any."""
+    return load_session(get_runtime(request), request.cookies.get(SESSION_COOKIE))
+
+
+def require_session(request: Request) -> Session:
+    """The staff session; LoginRequired (a redirect to the login page) without one."""
+    session = page_session(request)
+    if session is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise LoginRequired(target)
+    return session
+
+
+def require_admin_session(request: Request) -> Session:
+    """The session of an administrator; Forbidden for other staff."""
+    session = require_session(request)
+    require_admin(session.account)
+    return session
+
+
+StaffSession = Annotated[Session, Depends(require_session)]
+AdminSession = Annotated[Session, Depends(require_admin_session)]
+
+
+def api_account(request: Request) -> Account:
+    """The account of the request's bearer token; 401 without a known one."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("a bearer token is required (Authorization: Bearer <token>)")
+    account = account_for_token(get_runtime(request), token.strip())
+    if account is None:
+        raise Unauthenticated("the bearer token is unknown or revoked")
+    return account
+
+
+def api_admin(request: Request) -> Account:
+    """The account of an administrator's bearer token."""
+    account = api_account(request)
+    if not account.is_admin:
+        raise Forbidden("administrators only")
+    return account
+
+
+ApiAccount = Annotated[Account, Depends(api_account)]
+ApiAdmin = Annotated[Account, Depends(api_admin)]
