@@ -5,7 +5,7 @@ Imports nothing from gkflow; the engine passes plain mappings in. Entry points::
     from notifications.render import render            # (notice, channel, context) -> RenderedMessage
     from notifications.channels import build_channel    # (name, config) -> Channel
     from notifications.policy import Status, next_attempt_delay, give_up, release_time, RateLimiter
-    from notifications.sms_length import check_sms_templates
+    from notifications.checks import check_sms_templates
 """
 
 from notifications.errors import (

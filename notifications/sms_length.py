@@ -1,4 +1,4 @@
-"""SMS length accounting and the check that every shipped SMS template stays within its cap.
+"""SMS length accounting: how many messages a text is sent as, and each template's declared cap.
 
 Any text with a non-ASCII character is sent as UCS-2: 70 UTF-16 code units fit one message,
 longer texts go in parts of 67. ASCII-only texts are counted as GSM-7 (160, parts of 153); the
@@ -11,12 +11,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
-
-from notifications.errors import RenderError, SmsTooLong
 
 DEFAULT_SMS_SIGNATURE = "【格尔木市政务服务】"
 # An SMS never carries the query code: whoever reads the phone's lock screen could open the case.
@@ -47,45 +41,3 @@ def parse_max_parts(source: str) -> int | None:
     """The cap declared in a template's ``{# max_parts: N #}`` header, if any."""
     match = _MAX_PARTS.search(source)
     return int(match.group(1)) if match else None
-
-
-@dataclass(frozen=True, slots=True)
-class TemplateProblem:
-    notice: str
-    template: str
-    reason: str
-    parts: int | None = None
-    max_parts: int | None = None
-
-
-def check_sms_templates(
-    long_context: Mapping[str, Any],
-    *,
-    templates_dir: str | Path | None = None,
-    signature: str = DEFAULT_SMS_SIGNATURE,
-) -> list[TemplateProblem]:
-    """Render every SMS template with ``long_context`` (realistically long values for every key
-    any notice needs, see ``samples.long_context()``) and report the templates that declare no
-    cap, overflow it, reference a query code, or fail to render."""
-    # render imports this module for the counting, so the dependency back is taken late.
-    from notifications.render import Renderer, default_renderer
-
-    renderer = Renderer(templates_dir) if templates_dir is not None else default_renderer()
-    problems: list[TemplateProblem] = []
-    for notice in renderer.notices("sms"):
-        name = f"sms/{notice}.j2"
-        forbidden = renderer.referenced_variables(name) & FORBIDDEN_SMS_VARIABLES
-        if forbidden:
-            problems.append(TemplateProblem(notice, name, f"references {', '.join(sorted(forbidden))}"))
-            continue
-        cap = renderer.sms_max_parts(notice)
-        if cap is None:
-            problems.append(TemplateProblem(notice, name, "declares no {# max_parts: N #}"))
-            continue
-        try:
-            renderer.render(notice, "sms", long_context, sms_signature=signature)
-        except SmsTooLong as exc:
-            problems.append(TemplateProblem(notice, name, exc.reason, exc.parts, exc.max_parts))
-        except RenderError as exc:
-            problems.append(TemplateProblem(notice, name, exc.reason, max_parts=cap))
-    return problems

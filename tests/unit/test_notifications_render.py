@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from notifications.checks import check_sms_templates
 from notifications.errors import (
     BrokenTemplate,
     MissingTemplateValue,
@@ -24,7 +25,7 @@ from notifications.notices import (
 )
 from notifications.render import TEMPLATES_DIR, Renderer, default_renderer, render
 from notifications.samples import case_context, long_context
-from notifications.sms_length import DEFAULT_SMS_SIGNATURE, check_sms_templates, sms_parts
+from notifications.sms_length import DEFAULT_SMS_SIGNATURE, sms_parts
 
 PAIRS = [(notice, channel) for notice in NOTICES for channel in CHANNELS]
 
