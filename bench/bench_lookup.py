@@ -33,7 +33,7 @@ def run() -> list[dict[str, object]]:
 
         def gk_lookup(no: str) -> None:
             view = show_case(rt, no)
-            assert len(view["timeline"]) == 2
+            assert len(view.timeline) == 2
 
         def public_lookup(no: str) -> None:
             public_case(rt, no, QUERY_CODE)

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from gkflow.cli.common import JsonFlag, emit, handles_errors, parse_fields, parse_time, runtime
+from gkflow.cli.common import JsonFlag, emit, handles_errors, parse_fields, parse_time, plain_data, runtime
 
 app = typer.Typer(no_args_is_help=True, help="Cases (办件)")
 
@@ -47,16 +47,14 @@ def case_submit(
 ) -> None:
     """Register a case (收件) and print its case number and query code."""
     from gkflow.services.cases import Applicant, submit_case
-    from gkflow.services.views import show_case
+    from gkflow.services.views import submitted_case
 
     rt = runtime()
     submitted = submit_case(
         rt, item, Applicant(name, phone, id_number, email), received_at=parse_time(received_at, rt),
         intake_channel=channel, fields=parse_fields(field),
     )
-    view = show_case(rt, submitted.case_no)
-    view.pop("timeline", None)
-    view["query_code"] = submitted.query_code
+    view = plain_data(submitted_case(rt, submitted.case_no, submitted.query_code))
     emit(view, json_, lambda: _case_text(view))
 
 
@@ -82,7 +80,7 @@ def case_advance(
     rt = runtime()
     fire(rt, case_no, action, Actor(actor, role, department), fields=parse_fields(field),
          expected_version=expected_version, comment=comment, occurred_at=parse_time(at, rt))
-    view = show_case(rt, case_no)
+    view = plain_data(show_case(rt, case_no))
     emit(view, json_, lambda: _case_text(view))
 
 
@@ -92,7 +90,7 @@ def case_show(case_no: str, json_: JsonFlag = False) -> None:
     """State, due dates, warnings and timeline."""
     from gkflow.services.views import show_case
 
-    view = show_case(runtime(), case_no)
+    view = plain_data(show_case(runtime(), case_no))
     emit(view, json_, lambda: _case_text(view))
 
 

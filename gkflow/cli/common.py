@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
+from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from gkflow.domain.errors import GkflowError, InvalidConfig, InvalidInput
@@ -21,7 +22,18 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable output"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def plain_data(data: Any) -> Any:
+    """JSON-ready data: typed read models become the same objects the HTTP API answers with."""
+    if isinstance(data, BaseModel):
+        return data.model_dump(mode="json", by_alias=True)
+    if isinstance(data, list):
+        return [plain_data(d) for d in data]
+    return data
+
+
 def emit(data: Any, as_json: bool, text: str | Callable[[], str] | None = None) -> None:
+    """Print ``data`` as JSON (--json) or as ``text`` (a string or a function making one)."""
+    data = plain_data(data)
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
     else:

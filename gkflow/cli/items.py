@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from gkflow.cli.common import JsonFlag, emit, handles_errors, runtime
+from gkflow.cli.common import JsonFlag, emit, handles_errors, plain_data, runtime
 from gkflow.domain.errors import InvalidConfig
 
 app = typer.Typer(no_args_is_help=True, help="The catalogue of service items (事项目录)")
@@ -47,7 +47,7 @@ def items_list(json_: JsonFlag = False) -> None:
 
     rt = runtime()
     catalogue = rt.catalogue
-    data = [item_summary(catalogue.latest(code)) for code in catalogue.codes()]
+    data = plain_data([item_summary(catalogue.latest(code)) for code in catalogue.codes()])
     emit(data, json_, lambda: "\n".join(f"{d['code']:<32} v{d['version']}  {d['name']}" for d in data)
          or "the catalogue is empty: run `gkflow init`")
 
@@ -64,7 +64,7 @@ def items_show(
 
     rt = runtime()
     item = rt.catalogue.get(code, version) if version else rt.catalogue.latest(code)
-    data = item_detail(item)
+    data = plain_data(item_detail(item))
     emit(data, json_, lambda: _item_text(data))
 
 

@@ -3,20 +3,37 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
 from gkflow.db import case_rows
 from gkflow.db.case_rows import clocks_from_row
 from gkflow.domain.calendar import DueDate
-from gkflow.domain.cases import Actor
 from gkflow.domain.deadlines import days_left, warning_level
 from gkflow.domain.errors import NotFound
 from gkflow.domain.identifiers import query_code_matches
 from gkflow.domain.items import ItemVersion
 from gkflow.domain.masking import mask_id_number, mask_name, mask_phone
 from gkflow.runtime import Runtime
-from gkflow.services.accounts import Account
+from gkflow.services.read_models import (
+    ActionView,
+    ApplicantView,
+    CaseView,
+    CaseWarning,
+    FieldView,
+    ItemDetail,
+    ItemSummary,
+    LimitView,
+    MaterialView,
+    PublicCase,
+    StaffCase,
+    StateView,
+    StepWarning,
+    SubmittedCase,
+    TimelineEntry,
+    TransitionView,
+)
 
 # One "not found" for a wrong number and a wrong code alike, so case numbers cannot be probed.
 PUBLIC_NOT_FOUND = (
@@ -29,6 +46,7 @@ def _iso_date(value: date | None) -> str | None:
 
 
 def local_iso(rt: Runtime, at: datetime | None) -> str | None:
+    """An instant as ISO 8601 in the local zone (Asia/Shanghai), to the second."""
     if at is None:
         return None
     if at.tzinfo is None:
@@ -48,34 +66,31 @@ def load_events(rt: Runtime, case_id: int) -> list[dict[str, Any]]:
         return case_rows.event_rows(conn, case_id)
 
 
-def live_warnings(rt: Runtime, row: dict[str, Any], today: date) -> list[dict[str, Any]]:
+def live_warnings(rt: Runtime, row: Mapping[str, Any], today: date) -> list[CaseWarning | StepWarning]:
+    """The cards a case shows today: yellow/red on either limit, red on an overdue step."""
     if row["closed_at"] is not None:
         return []
     item = rt.item(row["item_code"], row["item_version"])
     calendar = rt.calendar
     clocks = clocks_from_row(item, row)
     share = item.yellow_share or rt.settings.yellow_share
-    warnings = []
+    warnings: list[CaseWarning | StepWarning] = []
     for scope, clock in (("statutory", clocks.statutory), ("promised", clocks.promised)):
         due_date = row[f"{scope}_due"]
         due = DueDate(due_date, row[f"{scope}_due_provisional"]) if due_date else None
         level = warning_level(clock, due, today, calendar, share)
         if level:
-            warnings.append({
-                "scope": scope, "level": level, "due": _iso_date(due_date),
-                "days_left": days_left(clock, due, today, calendar),
-            })
+            warnings.append(CaseWarning(scope=scope, level=level, due=_iso_date(due_date),  # type: ignore[arg-type]
+                                        days_left=days_left(clock, due, today, calendar)))
     if row["step_due"] and today > row["step_due"]:
-        warnings.append({"scope": "step", "level": "red", "due": _iso_date(row["step_due"]),
-                         "state": row["state"]})
+        warnings.append(StepWarning(scope="step", level="red", due=_iso_date(row["step_due"]),
+                                    state=row["state"]))
     return warnings
 
 
-def case_view(rt: Runtime, row: dict[str, Any], *, with_timeline: bool = False,
-              events: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    item = rt.item(row["item_code"], row["item_version"])
+def _summary_fields(rt: Runtime, item: ItemVersion, row: Mapping[str, Any]) -> dict[str, Any]:
     today = rt.local_date(rt.now())
-    view: dict[str, Any] = {
+    return {
         "case_no": row["case_no"],
         "item": row["item_code"],
         "item_name": item.name,
@@ -91,46 +106,61 @@ def case_view(rt: Runtime, row: dict[str, Any], *, with_timeline: bool = False,
         "statutory_due_provisional": bool(row["statutory_due_provisional"]),
         "promised_due": _iso_date(row["promised_due"]),
         "promised_due_provisional": bool(row["promised_due_provisional"]),
-        "statutory_limit": {"days": row["statutory_days"], "unit": item.statutory_limit.unit.value},
-        "promised_limit": {"days": row["promised_days"], "unit": item.promised_limit.unit.value},
+        "statutory_limit": LimitView(days=row["statutory_days"], unit=item.statutory_limit.unit.value),
+        "promised_limit": LimitView(days=row["promised_days"], unit=item.promised_limit.unit.value),
         "extended": bool(row["extended"]),
         "clock": "running" if row["clock_running"] else "stopped",
         "step_due": _iso_date(row["step_due"]),
         "closed_at": local_iso(rt, row["closed_at"]),
         "warnings": live_warnings(rt, row, today),
-        "applicant": {
-            "name": mask_name(row["applicant_name"]),
-            "phone": mask_phone(row["applicant_phone"]),
-            "id_number": mask_id_number(row["applicant_id_number"]),
-        },
-        "allowed_actions": [
-            {"name": t.name, "label": t.label, "roles": list(t.roles),
-             "fields": [{"name": f.name, "label": f.label, "required": f.required} for f in t.fields]}
-            for t in item.transitions_from(row["state"])
-        ],
+        "applicant": ApplicantView(
+            name=mask_name(row["applicant_name"]),
+            phone=mask_phone(row["applicant_phone"]),
+            id_number=mask_id_number(row["applicant_id_number"]),
+        ),
     }
-    if with_timeline:
-        if events is None:
-            events = load_events(rt, row["id"])
-        view["timeline"] = [timeline_entry(rt, item, ev) for ev in events]
-    return view
 
 
-def timeline_entry(rt: Runtime, item: Any, ev: dict[str, Any]) -> dict[str, Any]:
+def _allowed_actions(item: ItemVersion, state: str) -> list[ActionView]:
+    return [
+        ActionView(name=t.name, label=t.label, roles=list(t.roles),
+                   fields=[FieldView(name=f.name, label=f.label, required=f.required) for f in t.fields])
+        for t in item.transitions_from(state)
+    ]
+
+
+def staff_case(rt: Runtime, row: Mapping[str, Any]) -> StaffCase:
+    """A case row as staff see it, without its history."""
+    item = rt.item(row["item_code"], row["item_version"])
+    return StaffCase(**_summary_fields(rt, item, row), allowed_actions=_allowed_actions(item, row["state"]))
+
+
+def case_view(rt: Runtime, row: Mapping[str, Any], *,
+              events: list[dict[str, Any]] | None = None) -> CaseView:
+    """A case row with its actions and whole history (the events are read if not given)."""
+    item = rt.item(row["item_code"], row["item_version"])
+    if events is None:
+        events = load_events(rt, row["id"])
+    return CaseView(**_summary_fields(rt, item, row), allowed_actions=_allowed_actions(item, row["state"]),
+                    timeline=[timeline_entry(rt, item, ev) for ev in events])
+
+
+def timeline_entry(rt: Runtime, item: ItemVersion, ev: Mapping[str, Any]) -> TimelineEntry:
+    """One event as the history shows it, with the labels of its action and target state."""
     transition = item.transitions.get(ev["action"])
-    return {
-        "seq": ev["seq"],
-        "action": ev["action"],
-        "label": transition.label if transition else _SYSTEM_ACTION_LABELS.get(ev["action"], ev["action"]),
-        "from": ev["from_state"],
-        "to": ev["to_state"],
-        "to_label": item.states[ev["to_state"]].label if ev["to_state"] in item.states else ev["to_state"],
-        "actor": ev["actor"],
-        "role": ev["role"],
-        "at": local_iso(rt, ev["at"]),
-        "comment": ev["comment"],
-        "fields": json.loads(ev["fields"] or "{}"),
-    }
+    return TimelineEntry(
+        seq=ev["seq"],
+        action=ev["action"],
+        label=transition.label if transition else _SYSTEM_ACTION_LABELS.get(ev["action"], ev["action"]),
+        from_state=ev["from_state"],
+        to=ev["to_state"],
+        to_label=item.states[ev["to_state"]].label if ev["to_state"] in item.states else ev["to_state"],
+        actor=ev["actor"],
+        role=ev["role"],
+        at=local_iso(rt, ev["at"]),
+        comment=ev["comment"],
+        fields=json.loads(ev["fields"] or "{}"),
+    )
 
 
 _SYSTEM_ACTION_LABELS = {
@@ -150,11 +180,18 @@ def case_actor(rt: Runtime, account: Account, case_no: str, action: str) -> Acto
     return account.actor_for(transition.roles if transition else ())
 
 
-def show_case(rt: Runtime, case_no: str) -> dict[str, Any]:
-    return case_view(rt, load_case_row(rt, case_no), with_timeline=True)
+def show_case(rt: Runtime, case_no: str) -> CaseView:
+    """A case with its actions and history; NotFound if there is none."""
+    return case_view(rt, load_case_row(rt, case_no))
 
 
-def public_case(rt: Runtime, case_no: str, query_code: str) -> dict[str, Any]:
+def submitted_case(rt: Runtime, case_no: str, query_code: str) -> SubmittedCase:
+    """A case just registered, with the query code to hand over once."""
+    case = staff_case(rt, load_case_row(rt, case_no))
+    return SubmittedCase(**case.model_dump(), query_code=query_code)
+
+
+def public_case(rt: Runtime, case_no: str, query_code: str) -> PublicCase:
     """The applicant's view: needs the query code; masked; no staff names."""
     try:
         row = load_case_row(rt, case_no)
@@ -162,29 +199,32 @@ def public_case(rt: Runtime, case_no: str, query_code: str) -> dict[str, Any]:
         raise NotFound(PUBLIC_NOT_FOUND) from None
     if not query_code or not query_code_matches(case_no, query_code, row["query_hash"]):
         raise NotFound(PUBLIC_NOT_FOUND)
-    view = case_view(rt, row, with_timeline=True)
-    view.pop("allowed_actions")
     item = rt.item(row["item_code"], row["item_version"])
-    for entry in view["timeline"]:
-        entry["actor"] = "申请人" if entry["role"] == "applicant" else "工作人员"
-        entry["fields"] = _public_fields(item, entry)
-    return view
+    timeline = [
+        entry.model_copy(update={
+            "actor": "申请人" if entry.role == "applicant" else "工作人员",
+            "fields": _public_fields(item, entry),
+        })
+        for entry in (timeline_entry(rt, item, ev) for ev in load_events(rt, row["id"]))
+    ]
+    return PublicCase(**_summary_fields(rt, item, row), timeline=timeline)
 
 
 # System events whose fields are meant for the applicant (a rating, moved due dates).
-_PUBLIC_SYSTEM_FIELDS = {"rated": ("level", "label"), "due_date_recomputed": None}
+_PUBLIC_SYSTEM_FIELDS: dict[str, tuple[str, ...] | None] = {"rated": ("level", "label"),
+                                                             "due_date_recomputed": None}
 
 
-def _public_fields(item: Any, entry: dict[str, Any]) -> dict[str, Any]:
+def _public_fields(item: ItemVersion, entry: TimelineEntry) -> dict[str, str]:
     """Only what a step declares for its form: the submission's free text may name third parties
     (a complaint's respondent, a neighbour's phone) and warnings are internal."""
-    fields = entry["fields"]
-    transition = item.transitions.get(entry["action"])
+    fields = entry.fields
+    transition = item.transitions.get(entry.action)
     if transition is not None:
         declared = {f.name for f in transition.fields}
         return {k: v for k, v in fields.items() if k in declared}
-    if entry["action"] in _PUBLIC_SYSTEM_FIELDS:
-        allowed = _PUBLIC_SYSTEM_FIELDS[entry["action"]]
+    if entry.action in _PUBLIC_SYSTEM_FIELDS:
+        allowed = _PUBLIC_SYSTEM_FIELDS[entry.action]
         return dict(fields) if allowed is None else {k: v for k, v in fields.items() if k in allowed}
     return {}
 
@@ -192,29 +232,29 @@ def _public_fields(item: Any, entry: dict[str, Any]) -> dict[str, Any]:
 # -- items ----------------------------------------------------------------------------------------
 
 
-def item_summary(item: ItemVersion) -> dict[str, Any]:
+def item_summary(item: ItemVersion) -> ItemSummary:
     """An item in a list: code, name, version."""
-    return {"code": item.code, "name": item.name, "version": item.version}
+    return ItemSummary(code=item.code, name=item.name, version=item.version)
 
 
-def item_detail(item: ItemVersion) -> dict[str, Any]:
+def item_detail(item: ItemVersion) -> ItemDetail:
     """One item version: limits, materials, states and transitions (DESIGN.md section 6)."""
-    return {
-        "code": item.code, "name": item.name, "version": item.version,
-        "effective_from": item.effective_from.isoformat(), "area": item.area,
-        "department": item.department, "basis": list(item.basis), "fee": item.fee,
-        "channels": list(item.channels), "notice_channels": list(item.notice_channels),
-        "statutory_limit": item.statutory_limit.to_dict(),
-        "promised_limit": item.promised_limit.to_dict(),
-        "materials": [{"name": m.name, "required": m.required, "note": m.note} for m in item.materials],
-        "initial_state": item.initial_state,
-        "states": [{"name": s.name, "label": s.label, "final": s.final, "stops_clock": s.stops_clock}
-                   for s in item.states.values()],
-        "transitions": [
-            {"name": t.name, "label": t.label, "from": list(t.sources), "to": t.target,
-             "roles": list(t.roles), "fields": [f.name for f in t.fields],
-             "clock": t.clock.value if t.clock else None, "extend_days": t.extend_days,
-             "notices": list(t.notices), "triggers": list(t.triggers)}
+    return ItemDetail(
+        code=item.code, name=item.name, version=item.version,
+        effective_from=item.effective_from.isoformat(), area=item.area,
+        department=item.department, basis=list(item.basis), fee=item.fee,
+        channels=list(item.channels), notice_channels=list(item.notice_channels),
+        statutory_limit=LimitView(days=item.statutory_limit.days, unit=item.statutory_limit.unit.value),
+        promised_limit=LimitView(days=item.promised_limit.days, unit=item.promised_limit.unit.value),
+        materials=[MaterialView(name=m.name, required=m.required, note=m.note) for m in item.materials],
+        initial_state=item.initial_state,
+        states=[StateView(name=s.name, label=s.label, final=s.final, stops_clock=s.stops_clock)
+                for s in item.states.values()],
+        transitions=[
+            TransitionView(name=t.name, label=t.label, from_states=list(t.sources), to=t.target,
+                           roles=list(t.roles), fields=[f.name for f in t.fields],
+                           clock=t.clock.value if t.clock else None, extend_days=t.extend_days,
+                           notices=list(t.notices), triggers=list(t.triggers))
             for t in item.transitions.values()
         ],
-    }
+    )

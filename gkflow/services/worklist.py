@@ -8,9 +8,11 @@ from sqlalchemy import func, or_, select
 
 from gkflow.db.case_rows import cases_t, clocks_from_row
 from gkflow.domain.calendar import DueDate
+from gkflow.domain.access import department_filter
 from gkflow.domain.deadlines import days_left
 from gkflow.runtime import Runtime
 from gkflow.services.accounts import Account
+from gkflow.services.read_models import WorklistEntry
 from gkflow.services.views import live_warnings, local_iso
 
 SORTS = {
@@ -24,8 +26,8 @@ SORTS = {
 
 def _open_cases(account: Account, item: str | None, state: str | None) -> list[Any]:
     conditions = [cases_t.c.closed_at.is_(None)]
-    if not account.is_admin:
-        mine = account.department or ""
+    mine = department_filter(account)
+    if mine is not None:
         conditions.append(or_(cases_t.c.department == mine, cases_t.c.assigned_department == mine))
     if item:
         conditions.append(cases_t.c.item_code == item)
@@ -37,6 +39,7 @@ def _open_cases(account: Account, item: str | None, state: str | None) -> list[A
 def worklist_count(
     rt: Runtime, account: Account, *, item: str | None = None, state: str | None = None
 ) -> int:
+    """How many open cases the account's worklist holds with these filters."""
     with rt.engine.connect() as conn:
         return conn.execute(
             select(func.count()).select_from(cases_t).where(*_open_cases(account, item, state))
@@ -51,7 +54,8 @@ def worklist(
     state: str | None = None,
     sort: str = "due",
     limit: int = 200,
-) -> list[dict[str, Any]]:
+) -> list[WorklistEntry]:
+    """The open cases of the account's department (and those assigned to it), sorted; at most ``limit``."""
     order = SORTS.get(sort, SORTS["due"])
     with rt.engine.connect() as conn:
         rows = (
@@ -71,25 +75,23 @@ def worklist(
         row = dict(raw)
         definition = rt.item(row["item_code"], row["item_version"])
         warnings = live_warnings(rt, row, today)
-        levels = {w["level"] for w in warnings}
+        levels = {w.level for w in warnings}
         due = DueDate(row["promised_due"], row["promised_due_provisional"]) if row["promised_due"] else None
         left = days_left(clocks_from_row(definition, row).promised, due, today, calendar)
-        entries.append(
-            {
-                "case_no": row["case_no"],
-                "item": row["item_code"],
-                "item_name": definition.name,
-                "state": row["state"],
-                "state_label": definition.states[row["state"]].label,
-                "version": row["version"],
-                "department": row["department"],
-                "received_at": local_iso(rt, row["received_at"]),
-                "promised_due": row["promised_due"].isoformat() if row["promised_due"] else None,
-                "statutory_due": row["statutory_due"].isoformat() if row["statutory_due"] else None,
-                "clock": "running" if row["clock_running"] else "stopped",
-                "days_left": left,
-                "colour": "red" if "red" in levels else ("yellow" if "yellow" in levels else None),
-                "warnings": warnings,
-            }
-        )
+        entries.append(WorklistEntry(
+            case_no=row["case_no"],
+            item=row["item_code"],
+            item_name=definition.name,
+            state=row["state"],
+            state_label=definition.states[row["state"]].label,
+            version=row["version"],
+            department=row["department"],
+            received_at=local_iso(rt, row["received_at"]),
+            promised_due=row["promised_due"].isoformat() if row["promised_due"] else None,
+            statutory_due=row["statutory_due"].isoformat() if row["statutory_due"] else None,
+            clock="running" if row["clock_running"] else "stopped",
+            days_left=left,
+            colour="red" if "red" in levels else ("yellow" if "yellow" in levels else None),
+            warnings=warnings,
+        ))
     return entries

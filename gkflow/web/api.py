@@ -8,12 +8,20 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from gkflow.domain.access import require_may_see_case, require_staff_with_department
-from gkflow.domain.errors import InvalidInput, NotFound
-from gkflow.runtime import Runtime
-from gkflow.services.cases import Applicant, fire, submit_case
+from gkflow.domain.errors import NotFound
+from gkflow.services.cases import Applicant, fire
 from gkflow.services.lookup_limits import check_lookup_allowed, guarded_public_case, record_lookup_failure
+from gkflow.services.online import submit_online
 from gkflow.services.ratings import rate_case
-from gkflow.services.views import case_actor, item_detail, item_summary, public_case, show_case
+from gkflow.services.read_models import (
+    CaseView,
+    ItemDetail,
+    ItemSummary,
+    PublicCase,
+    PublicSubmission,
+    WorklistEntry,
+)
+from gkflow.services.views import case_actor, item_detail, item_summary, show_case
 from gkflow.services.worklist import worklist
 from gkflow.web.deps import ApiAccount, ClientKey, RuntimeDep
 
@@ -62,46 +70,37 @@ class RatingRequest(BaseModel):
     comment: str | None = Field(default=None, max_length=500)
 
 
-def submit_online(rt: Runtime, body: CaseSubmission) -> dict[str, Any]:
-    item = rt.item_in_force(body.item, rt.local_date(rt.now()))
-    if item.channels and "online" not in item.channels:
-        raise InvalidInput(
-            f"item '{item.code}' cannot be applied for online; channels: {', '.join(item.channels)}",
-            fields=["item"],
-        )
-    submitted = submit_case(
-        rt,
-        body.item,
-        Applicant(body.name, body.phone, body.id_number, body.email),
-        intake_channel="online",
-        fields=body.fields,
-    )
-    view = public_case(rt, submitted.case_no, submitted.query_code)
-    view["query_code"] = submitted.query_code
-    return view
+class RatingAnswer(BaseModel):
+    case_no: str
+    level: int
+    label: str = Field(description="非常满意 … 非常不满意")
+    bad: bool = Field(description="a bad rating opens a rectification (整改) for the department")
+    rectification_due: str | None = Field(description="YYYY-MM-DD, for a bad rating")
 
 
 @router.get("/items")
-def list_items(rt: RuntimeDep) -> list[dict[str, Any]]:
+def list_items(rt: RuntimeDep) -> list[ItemSummary]:
     catalogue = rt.catalogue
     return [item_summary(catalogue.latest(code)) for code in catalogue.codes()]
 
 
 @router.get("/items/{code}", responses=ERROR_RESPONSES)
-def get_item(rt: RuntimeDep, code: str) -> dict[str, Any]:
+def get_item(rt: RuntimeDep, code: str) -> ItemDetail:
     return item_detail(rt.catalogue.latest(code))
 
 
 @router.post("/cases", status_code=201, responses=ERROR_RESPONSES)
-def submit(rt: RuntimeDep, body: CaseSubmission) -> dict[str, Any]:
+def submit(rt: RuntimeDep, body: CaseSubmission) -> PublicSubmission:
     """Online submission: the case object with its query code (shown this once)."""
-    return submit_online(rt, body)
+    return submit_online(
+        rt, body.item, Applicant(body.name, body.phone, body.id_number, body.email), fields=body.fields
+    )
 
 
 @router.get("/cases/{case_no}", responses=ERROR_RESPONSES)
 async def lookup(
     rt: RuntimeDep, client: ClientKey, case_no: str, code: str = Query(default="", max_length=64)
-) -> dict[str, Any]:
+) -> PublicCase:
     """Public, masked status and timeline; a wrong number or code answers the same 404."""
     # Deliberately async: a look-up is two indexed reads (< 1 ms); running it on the event loop avoids
     # the thread-pool hand-off whose GIL switching tripled the p99 under load (bench/bench_web.py).
@@ -109,7 +108,7 @@ async def lookup(
 
 
 @router.post("/cases/{case_no}/rating", status_code=201, responses=ERROR_RESPONSES)
-def rate(rt: RuntimeDep, client: ClientKey, case_no: str, body: RatingRequest) -> dict[str, Any]:
+def rate(rt: RuntimeDep, client: ClientKey, case_no: str, body: RatingRequest) -> RatingAnswer:
     """好差评, once per completed case; a bad rating opens a rectification."""
     check_lookup_allowed(rt, client)
     try:
@@ -117,13 +116,13 @@ def rate(rt: RuntimeDep, client: ClientKey, case_no: str, body: RatingRequest) -
     except NotFound:
         record_lookup_failure(rt, client)
         raise
-    return {
-        "case_no": rated.case_no,
-        "level": rated.level,
-        "label": rated.label,
-        "bad": rated.bad,
-        "rectification_due": rated.rectification_due.isoformat() if rated.rectification_due else None,
-    }
+    return RatingAnswer(
+        case_no=rated.case_no,
+        level=rated.level,
+        label=rated.label,
+        bad=rated.bad,
+        rectification_due=rated.rectification_due.isoformat() if rated.rectification_due else None,
+    )
 
 
 @router.get("/staff/cases", responses=ERROR_RESPONSES)
@@ -133,25 +132,25 @@ def staff_worklist(
     item: str | None = Query(default=None, max_length=100),
     state: str | None = Query(default=None, max_length=100),
     sort: str = Query(default="due", pattern="^(due|received|case_no|state|item)$"),
-) -> list[dict[str, Any]]:
+) -> list[WorklistEntry]:
     """The open cases of the caller's department (all departments for an administrator)."""
     require_staff_with_department(account)
-    rows = worklist(rt, account, item=item, state=state, sort=sort)
-    return [{k: v for k, v in r.items() if k != "row"} for r in rows]
+    return worklist(rt, account, item=item, state=state, sort=sort)
 
 
 @router.get("/staff/cases/{case_no}", responses=ERROR_RESPONSES)
-def staff_case(rt: RuntimeDep, account: ApiAccount, case_no: str) -> dict[str, Any]:
+def staff_case(rt: RuntimeDep, account: ApiAccount, case_no: str) -> CaseView:
+    """A case of the caller's department with its actions and history."""
     view = show_case(rt, case_no)
-    require_may_see_case(account, case_no=case_no, department=view["department"],
-                         assigned_department=view["assigned_department"])
+    require_may_see_case(account, case_no=case_no, department=view.department,
+                         assigned_department=view.assigned_department)
     return view
 
 
 @router.post("/cases/{case_no}/actions/{action}", responses=ERROR_RESPONSES)
 def act(
     rt: RuntimeDep, account: ApiAccount, case_no: str, action: str, body: ActionRequest
-) -> dict[str, Any]:
+) -> CaseView:
     """Fire one transition as the token's user: 403 role/department, 409 state/version, 422 fields."""
     require_staff_with_department(account)
     fire(

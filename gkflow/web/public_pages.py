@@ -13,6 +13,7 @@ from gkflow.domain.items import ClockEffect, ItemVersion
 from gkflow.runtime import Runtime
 from gkflow.services.lookup_limits import check_lookup_allowed, guarded_public_case, record_lookup_failure
 from gkflow.services.ratings import LEVELS, rate_case, rating_of
+from gkflow.services.read_models import PublicCase, TimelineEntry
 from gkflow.web.deps import ClientKey, FormData, RuntimeDep, check_csrf
 from gkflow.web.errors import http_status
 from gkflow.web.templating import render
@@ -43,13 +44,13 @@ def status_form(
     return render(request, "status_form.html", {"error": None, "case_no": "", "status_code": 200})
 
 
-def explain_timeline(item: ItemVersion, timeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def explain_timeline(item: ItemVersion, timeline: list[TimelineEntry]) -> list[dict[str, Any]]:
     """Each step in plain words, with clock stops and extensions spelled out."""
     entries = []
     for entry in timeline:
-        transition = item.transitions.get(entry["action"])
+        transition = item.transitions.get(entry.action)
         notes: list[str] = []
-        target = item.states.get(entry["to"])
+        target = item.states.get(entry.to)
         effect = transition.clock if transition else None
         if effect is ClockEffect.EXTEND:
             days = transition.extend_days if transition else None
@@ -62,54 +63,54 @@ def explain_timeline(item: ItemVersion, timeline: list[dict[str, Any]]) -> list[
         elif effect is ClockEffect.RESUME:
             notes.append("办理时限恢复计算，中止期间不计入。")
         if effect is ClockEffect.STOP or (
-            target is not None and target.stops_clock and entry["from"] != entry["to"]
+            target is not None and target.stops_clock and entry.from_state != entry.to
         ):
             notes.append(
-                f"进入“{target.label if target else entry['to_label']}”，办理时限中止，此期间不计入办理时限。"
+                f"进入“{target.label if target else entry.to_label}”，办理时限中止，此期间不计入办理时限。"
             )
-        if entry["action"] == "due_date_recomputed":
+        if entry.action == "due_date_recomputed":
             notes.append("国家公布节假日安排后，办理期限已重新计算。")
         field_labels = {f.name: f.label for f in transition.fields} if transition else {}
-        if entry["action"] == "rated":
-            shown = [("评价", entry["fields"].get("label", ""))]
+        if entry.action == "rated":
+            shown = [("评价", entry.fields.get("label", ""))]
         else:
-            shown = [(field_labels.get(k, k), v) for k, v in entry["fields"].items() if k in field_labels]
-        entries.append({**entry, "notes": notes, "shown_fields": shown})
+            shown = [(field_labels.get(k, k), v) for k, v in entry.fields.items() if k in field_labels]
+        entries.append({**entry.model_dump(by_alias=True), "notes": notes, "shown_fields": shown})
     return entries
 
 
-def next_steps(item: ItemVersion, view: dict[str, Any]) -> list[str]:
+def next_steps(item: ItemVersion, view: PublicCase) -> list[str]:
     """What the applicant must do now, if anything."""
-    if view["final"]:
+    if view.final:
         return []
-    steps = [t.label for t in item.transitions_from(view["state"]) if "applicant" in t.roles]
+    steps = [t.label for t in item.transitions_from(view.state) if "applicant" in t.roles]
     if not steps:
         return []
     advice = ["请您：" + "；".join(steps) + "。"]
-    last = view["timeline"][-1] if view["timeline"] else None
+    last = view.timeline[-1] if view.timeline else None
     if last is not None:
-        transition = item.transitions.get(last["action"])
+        transition = item.transitions.get(last.action)
         labels = {f.name: f.label for f in transition.fields} if transition else {}
-        advice += [f"{labels[k]}：{v}" for k, v in last["fields"].items() if k in labels]
+        advice += [f"{labels[k]}：{v}" for k, v in last.fields.items() if k in labels]
     return advice
 
 
-def _status_context(rt: Runtime, view: dict[str, Any], code: str) -> dict[str, Any]:
-    item = rt.item(view["item"], view["item_version"])
-    state = item.states[view["state"]]
-    rating = rating_of(rt, view["case_no"]) if view["final"] else None
+def _status_context(rt: Runtime, view: PublicCase, code: str) -> dict[str, Any]:
+    item = rt.item(view.item, view.item_version)
+    state = item.states[view.state]
+    rating = rating_of(rt, view.case_no) if view.final else None
     return {
         "view": view,
         "item": item,
         "state": state,
         "code": code,
-        "timeline": explain_timeline(item, view["timeline"]),
+        "timeline": explain_timeline(item, view.timeline),
         "next_steps": next_steps(item, view),
         "rating": rating,
         "levels": LEVELS,
         "rating_error": None,
-        "statutory_words": f"{view['statutory_limit']['days']}{UNIT_WORDS[view['statutory_limit']['unit']]}",
-        "promised_words": f"{view['promised_limit']['days']}{UNIT_WORDS[view['promised_limit']['unit']]}",
+        "statutory_words": f"{view.statutory_limit.days}{UNIT_WORDS[view.statutory_limit.unit]}",
+        "promised_words": f"{view.promised_limit.days}{UNIT_WORDS[view.promised_limit.unit]}",
     }
 
 

@@ -28,6 +28,7 @@ from gkflow.services.accounts import Account, authenticate
 from gkflow.services.cases import Applicant, fire, submit_case
 from gkflow.services.lookup_limits import check_lookup_allowed, record_lookup_failure
 from gkflow.services.ratings import close_rectification, rectifications
+from gkflow.services.read_models import CaseView
 from gkflow.services.sessions import Session, close_session, open_session
 from gkflow.services.views import show_case
 from gkflow.services.worklist import worklist, worklist_count
@@ -141,17 +142,15 @@ def worklist_page(
 
 def _case_context(rt: Runtime, session: Session, case_no: str) -> dict[str, Any]:
     view = show_case(rt, case_no)
-    require_may_see_case(session.account, case_no=case_no, department=view["department"],
-                         assigned_department=view["assigned_department"])
-    item = rt.item(view["item"], view["item_version"])
+    require_may_see_case(session.account, case_no=case_no, department=view.department,
+                         assigned_department=view.assigned_department)
+    item = rt.item(view.item, view.item_version)
     actions = [
         {"transition": transition, "allowed": may_act(session.account, transition.roles),
          "roles": transition.roles}
-        for transition in item.transitions_from(view["state"])
+        for transition in item.transitions_from(view.state)
     ]
     labels = {t.name: {f.name: f.label for f in t.fields} for t in item.transitions.values()}
-    for entry in view["timeline"]:
-        entry["field_labels"] = labels.get(entry["action"], {})
     return {
         "view": view,
         "item": item,
@@ -159,6 +158,7 @@ def _case_context(rt: Runtime, session: Session, case_no: str) -> dict[str, Any]
         "message": None,
         "message_kind": "ok",
         "form_values": {},
+        "field_labels": labels,
     }
 
 
@@ -209,10 +209,10 @@ def case_action(
     )
 
 
-def _plain_failure(exc: GkflowError, view: dict[str, Any]) -> str:
+def _plain_failure(exc: GkflowError, view: CaseView) -> str:
     if isinstance(exc, Conflict) or exc.code == "transition_not_allowed":
         return (
-            f"操作未执行：他人已先行办理此件，办件现为“{view['state_label']}”（第{view['version']}版）。"
+            f"操作未执行：他人已先行办理此件，办件现为“{view.state_label}”（第{view.version}版）。"
             f"请查看下方最新办理记录后再操作。（{exc.message}）"
         )
     if isinstance(exc, InvalidInput):

@@ -16,6 +16,7 @@ from gkflow.domain.errors import Conflict
 from gkflow.services import cases as case_service
 from gkflow.services.audit import verify_all
 from gkflow.services.cases import Applicant, fire, submit_case
+from gkflow.services.read_models import LimitView
 from gkflow.services.views import public_case, show_case
 
 CLERK = Actor("li.clerk", "window_clerk", "格尔木市人民政府办公室")
@@ -48,10 +49,10 @@ def test_a_case_goes_from_submission_to_completion_with_its_timeline_and_notices
     fire(rt, s.case_no, "decide", HANDLER, fields={"outcome": "予以公开"}, occurred_at=at("2026-03-10"))
     fire(rt, s.case_no, "deliver", CLERK, occurred_at=at("2026-03-11"), expected_version=3)
     view = show_case(rt, s.case_no)
-    assert view["state"] == "completed" and view["final"] and view["version"] == 4
-    assert view["statutory_due"] == "2026-03-30" and view["promised_due"] == "2026-03-23"
-    assert [t["action"] for t in view["timeline"]] == ["submit", "accept", "decide", "deliver"]
-    assert view["closed_at"].startswith("2026-03-11T10:00:00+08:00")
+    assert view.state == "completed" and view.final and view.version == 4
+    assert view.statutory_due == "2026-03-30" and view.promised_due == "2026-03-23"
+    assert [t.action for t in view.timeline] == ["submit", "accept", "decide", "deliver"]
+    assert view.closed_at.startswith("2026-03-11T10:00:00+08:00")
     with rt.engine.connect() as conn:
         topics = conn.execute(
             select(OutboxRow.__table__.c.topic, OutboxRow.__table__.c.channel)
@@ -78,10 +79,10 @@ def test_notice_payload_masks_the_applicant_and_names_department_and_promised_da
 def test_a_case_keeps_the_rules_in_force_on_the_day_it_was_received(rt):
     old = submit(rt, "2019-05-14")
     new = submit(rt, "2019-05-15")
-    assert show_case(rt, old.case_no)["item_version"] == 1
-    assert show_case(rt, old.case_no)["statutory_limit"] == {"days": 15, "unit": "working"}
-    assert show_case(rt, new.case_no)["item_version"] == 2
-    assert show_case(rt, new.case_no)["statutory_limit"] == {"days": 20, "unit": "working"}
+    assert show_case(rt, old.case_no).item_version == 1
+    assert show_case(rt, old.case_no).statutory_limit == LimitView(days=15, unit="working")
+    assert show_case(rt, new.case_no).item_version == 2
+    assert show_case(rt, new.case_no).statutory_limit == LimitView(days=20, unit="working")
 
 
 def test_a_stale_version_is_a_conflict_and_changes_nothing(rt):
@@ -91,7 +92,7 @@ def test_a_stale_version_is_a_conflict_and_changes_nothing(rt):
     with pytest.raises(Conflict):
         fire(rt, s.case_no, "decide", HANDLER, fields={"outcome": "予以公开"}, expected_version=1)
     assert counts(rt) == before
-    assert show_case(rt, s.case_no)["state"] == "under_review"
+    assert show_case(rt, s.case_no).state == "under_review"
 
 
 def test_a_failure_inside_a_transition_leaves_no_event_and_no_outbox_row(rt, monkeypatch):
@@ -107,7 +108,7 @@ def test_a_failure_inside_a_transition_leaves_no_event_and_no_outbox_row(rt, mon
         fire(rt, s.case_no, "decide", HANDLER, fields={"outcome": "予以公开"}, occurred_at=at("2026-03-04"))
     assert counts(rt) == before
     view = show_case(rt, s.case_no)
-    assert view["state"] == "under_review" and view["version"] == 2
+    assert view.state == "under_review" and view.version == 2
     assert verify_all(rt).ok
 
 
@@ -135,7 +136,7 @@ def test_many_threads_advancing_one_case_exactly_one_wins_per_version(rt):
         t.join()
     assert sorted(outcomes) == ["conflict"] * 7 + ["won"]
     view = show_case(rt, s.case_no)
-    assert view["version"] == 3 and [t["action"] for t in view["timeline"]][-1] == "decide"
+    assert view.version == 3 and [t.action for t in view.timeline][-1] == "decide"
     assert verify_all(rt).ok
 
 
@@ -169,8 +170,8 @@ def test_public_lookup_needs_the_query_code_and_answers_the_same_not_found_eithe
 
     s = submit(rt)
     view = public_case(rt, s.case_no, s.query_code.lower())
-    assert view["applicant"]["phone"] == "139****5678" and view["applicant"]["name"] == "张*"
-    assert all(t["actor"] in ("申请人", "工作人员") for t in view["timeline"])
+    assert view.applicant.phone == "139****5678" and view.applicant.name == "张*"
+    assert all(t.actor in ("申请人", "工作人员") for t in view.timeline)
     with pytest.raises(NotFound) as wrong_code:
         public_case(rt, s.case_no, "AAAAAAAA")
     with pytest.raises(NotFound) as wrong_number:
@@ -187,11 +188,11 @@ def test_clock_stops_while_awaiting_correction_and_restarts_from_the_corrected_a
          fields={"corrections": "请补充申请人身份证明", "correction_period": "15个工作日"},
          occurred_at=at("2026-03-04"))
     stopped = show_case(rt, s.case_no)
-    assert stopped["clock"] == "stopped" and stopped["statutory_due"] is None
+    assert stopped.clock == "stopped" and stopped.statutory_due is None
     fire(rt, s.case_no, "submit_correction", Actor("zhang", "applicant"), occurred_at=at("2026-03-20"))
     running = show_case(rt, s.case_no)
-    assert running["clock"] == "running"
-    assert running["statutory_due"] == rt.calendar.add_working_days(
+    assert running.clock == "running"
+    assert running.statutory_due == rt.calendar.add_working_days(
         datetime(2026, 3, 20).date(), 20).date.isoformat()
 
 
@@ -200,7 +201,7 @@ def test_received_at_is_stored_utc_and_shown_in_asia_shanghai(rt):
                     received_at=datetime(2026, 3, 1, 17, 30, tzinfo=UTC),  # 01:30 on 2 March local
                     fields={"requested_information": "x"})
     view = show_case(rt, s.case_no)
-    assert view["received_at"] == "2026-03-02T01:30:00+08:00"
+    assert view.received_at == "2026-03-02T01:30:00+08:00"
     assert s.case_no.startswith("GK20260302-")
 
 
@@ -216,7 +217,7 @@ def test_a_work_order_dispatched_to_another_department_may_be_handled_by_it(rt):
         fire(rt, s.case_no, "sign", Actor("x", "handler", "格尔木市财政局"), occurred_at=at("2026-03-02", 12))
     fire(rt, s.case_no, "sign", Actor("liu", "handler", "格尔木市住房和城乡建设局"),
          occurred_at=at("2026-03-02", 12))
-    assert show_case(rt, s.case_no)["state"] == "handling"
+    assert show_case(rt, s.case_no).state == "handling"
 
 
 def test_a_naive_receipt_time_is_local_time_whatever_the_server_zone(rt):
@@ -224,7 +225,7 @@ def test_a_naive_receipt_time_is_local_time_whatever_the_server_zone(rt):
     s = submit_case(rt, "gov-info-request", APPLICANT, received_at=datetime(2026, 3, 2, 23, 30),
                     fields={"requested_information": "x"})
     view = show_case(rt, s.case_no)
-    assert view["received_at"] == "2026-03-02T23:30:00+08:00" and s.case_no.startswith("GK20260302-")
+    assert view.received_at == "2026-03-02T23:30:00+08:00" and s.case_no.startswith("GK20260302-")
 
 
 def test_audit_names_the_case_whose_last_events_were_cut_off_or_whose_events_are_all_gone(rt):
@@ -264,6 +265,6 @@ def test_the_public_timeline_leaves_out_what_the_submission_says_about_third_par
                     received_at=at("2026-03-02"),
                     fields={"content": "邻居李四（13511112222）夜间施工", "respondent": "李四"})
     view = public_case(rt, s.case_no, s.query_code)
-    assert view["timeline"][0]["fields"] == {}
+    assert view.timeline[0].fields == {}
     assert "13511112222" not in str(view) and "李四" not in str(view)
-    assert show_case(rt, s.case_no)["timeline"][0]["fields"]["respondent"] == "李四"  # staff still see it
+    assert show_case(rt, s.case_no).timeline[0].fields["respondent"] == "李四"  # staff still see it

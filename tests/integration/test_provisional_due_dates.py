@@ -42,9 +42,9 @@ def test_december_case_is_registered_with_a_provisional_due_date_then_recomputed
                     received_at=datetime.fromisoformat("2026-12-15T10:00:00+08:00"),
                     fields={"requested_information": "2026年土地出让收入"})
     view = show_case(rt, s.case_no)
-    assert view["statutory_due_provisional"] is True
-    assert view["statutory_due"] == "2027-01-13"  # weekends + New Year's Day only
-    assert view["promised_due_provisional"] is True
+    assert view.statutory_due_provisional is True
+    assert view.statutory_due == "2027-01-13"  # weekends + New Year's Day only
+    assert view.promised_due_provisional is True
 
     # Nothing changes while the calendar is the same.
     assert recompute_provisional(rt) == []
@@ -55,12 +55,12 @@ def test_december_case_is_registered_with_a_provisional_due_date_then_recomputed
     changed = recompute_provisional(official)
     assert len(changed) == 1 and changed[0]["case_no"] == s.case_no
     after = show_case(official, s.case_no)
-    assert after["statutory_due_provisional"] is False
+    assert after.statutory_due_provisional is False
     # The official schedule has the same days off up to 13 January, so the date stays; the
     # history still records that it was recomputed and is no longer provisional.
-    assert after["statutory_due"] == "2027-01-13"
-    assert after["timeline"][-1]["action"] == "due_date_recomputed"
-    assert after["version"] == view["version"] + 1
+    assert after.statutory_due == "2027-01-13"
+    assert after.timeline[-1].action == "due_date_recomputed"
+    assert after.version == view.version + 1
 
 
 def test_a_moved_due_date_notifies_the_applicant(rt, tmp_path):
@@ -68,14 +68,14 @@ def test_a_moved_due_date_notifies_the_applicant(rt, tmp_path):
                     received_at=datetime.fromisoformat("2027-01-25T10:00:00+08:00"),
                     fields={"requested_information": "2026年决算"})
     before = show_case(rt, s.case_no)
-    assert before["statutory_due_provisional"] is True
+    assert before.statutory_due_provisional is True
     official = with_official_2027(rt, tmp_path)
     changed = recompute_provisional(official)
     assert changed[0]["moved"] is True
     after = show_case(official, s.case_no)
-    assert after["statutory_due"] != before["statutory_due"]
+    assert after.statutory_due != before.statutory_due
     expected = official.calendar.add_working_days(date(2027, 1, 25), 20).date.isoformat()
-    assert after["statutory_due"] == expected
+    assert after.statutory_due == expected
     with rt.engine.connect() as conn:
         rows = conn.execute(
             select(OutboxRow.__table__.c.topic, OutboxRow.__table__.c.payload)

@@ -41,11 +41,11 @@ def test_step_and_case_warnings_are_raised_once_each_in_order(rt):
     assert raised(rt, "2026-03-24") == [("case", "red", "promised")]
     assert raised(rt, "2026-03-25") == [] and raised(rt, "2026-04-30") == []
     view = show_case(rt, case_no)
-    warnings = [(t["action"], t["fields"]["scope"]) for t in view["timeline"]
-                if t["action"].startswith("warn")]
+    warnings = [(t.action, t.fields["scope"]) for t in view.timeline
+                if t.action.startswith("warn")]
     assert warnings == [("warning_yellow", "step"), ("warning_red", "step"), ("warning_yellow", "case"),
                         ("warning_red", "case")]
-    assert view["version"] == 5
+    assert view.version == 5
     assert verify_all(rt).ok
     with rt.engine.connect() as conn:
         notices = conn.execute(select(OutboxRow.__table__).where(

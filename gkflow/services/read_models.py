@@ -1,0 +1,202 @@
+"""The typed shapes the services answer with: a case, its timeline and warnings, an item, a worklist
+row. The CLI prints them with ``model_dump(mode="json", by_alias=True)`` and the JSON API declares
+them as response models, so both show the same fields (DESIGN.md section 6)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, frozen=True)
+
+
+class LimitView(_Model):
+    days: int
+    unit: Literal["working", "calendar"]
+
+
+class CaseWarning(_Model):
+    """A red or yellow card on one of the case's two limits (法定 / 承诺)."""
+
+    scope: Literal["statutory", "promised"]
+    level: Literal["yellow", "red"]
+    due: str | None
+    days_left: int | None = Field(description="working or calendar days left; negative when overdue")
+
+
+class StepWarning(_Model):
+    """A red card on the current step's own limit."""
+
+    scope: Literal["step"]
+    level: Literal["red"]
+    due: str | None
+    state: str
+
+
+class ApplicantView(_Model):
+    """The applicant, masked (王** · 139****5678)."""
+
+    name: str
+    phone: str | None
+    id_number: str | None
+
+
+class FieldView(_Model):
+    name: str
+    label: str
+    required: bool
+
+
+class ActionView(_Model):
+    """A transition the case's current state allows, and who may fire it."""
+
+    name: str
+    label: str
+    roles: list[str]
+    fields: list[FieldView]
+
+
+class TimelineEntry(_Model):
+    """One event of the case's history (办理记录)."""
+
+    seq: int
+    action: str
+    label: str
+    from_state: str | None = Field(alias="from")
+    to: str
+    to_label: str
+    actor: str
+    role: str
+    at: str | None
+    comment: str | None
+    fields: dict[str, str]
+
+
+class CaseSummary(_Model):
+    """A case without its history: state, version, due dates, clock, warnings, masked applicant."""
+
+    case_no: str
+    item: str
+    item_name: str
+    item_version: int
+    department: str
+    assigned_department: str | None
+    state: str
+    state_label: str
+    final: bool
+    version: int
+    received_at: str | None
+    statutory_due: str | None = Field(description="YYYY-MM-DD; null while the clock is stopped")
+    statutory_due_provisional: bool
+    promised_due: str | None
+    promised_due_provisional: bool
+    statutory_limit: LimitView
+    promised_limit: LimitView
+    extended: bool
+    clock: Literal["running", "stopped"]
+    step_due: str | None
+    closed_at: str | None
+    warnings: list[CaseWarning | StepWarning]
+    applicant: ApplicantView
+
+
+class StaffCase(CaseSummary):
+    """A case as staff see it: with the actions its state allows."""
+
+    allowed_actions: list[ActionView]
+
+
+class SubmittedCase(StaffCase):
+    """A case just registered, with its query code (shown this once; only its hash is stored)."""
+
+    query_code: str
+
+
+class CaseView(StaffCase):
+    """A case with its whole history (`gkflow case show`, the staff case page and API)."""
+
+    timeline: list[TimelineEntry]
+
+
+class PublicCase(CaseSummary):
+    """The applicant's view: masked, staff shown only as 工作人员, fields limited to what steps declare."""
+
+    timeline: list[TimelineEntry]
+
+
+class PublicSubmission(PublicCase):
+    """An online submission's answer, with its query code (shown this once)."""
+
+    query_code: str
+
+
+class WorklistEntry(_Model):
+    """One open case in a department's worklist, with its deadline colour and days left."""
+
+    case_no: str
+    item: str
+    item_name: str
+    state: str
+    state_label: str
+    version: int
+    department: str
+    received_at: str | None
+    promised_due: str | None
+    statutory_due: str | None
+    clock: Literal["running", "stopped"]
+    days_left: int | None
+    colour: Literal["red", "yellow"] | None
+    warnings: list[CaseWarning | StepWarning]
+
+
+class ItemSummary(_Model):
+    code: str
+    name: str
+    version: int
+
+
+class MaterialView(_Model):
+    name: str
+    required: bool
+    note: str | None
+
+
+class StateView(_Model):
+    name: str
+    label: str
+    final: bool
+    stops_clock: bool
+
+
+class TransitionView(_Model):
+    name: str
+    label: str
+    from_states: list[str] = Field(alias="from")
+    to: str
+    roles: list[str]
+    fields: list[str]
+    clock: Literal["stop", "resume", "restart", "extend"] | None
+    extend_days: int | None
+    notices: list[str]
+    triggers: list[str]
+
+
+class ItemDetail(ItemSummary):
+    """One version of a service item: basis, department, limits, materials, states, transitions."""
+
+    effective_from: str
+    area: str
+    department: str
+    basis: list[str]
+    fee: str
+    channels: list[str]
+    notice_channels: list[str]
+    statutory_limit: LimitView
+    promised_limit: LimitView
+    materials: list[MaterialView]
+    initial_state: str
+    states: list[StateView]
+    transitions: list[TransitionView]
