@@ -10,12 +10,14 @@ from typing import Any
 from gkflow.db import case_rows
 from gkflow.db.case_rows import clocks_from_row
 from gkflow.domain.calendar import DueDate
+from gkflow.domain.cases import Actor
 from gkflow.domain.deadlines import days_left, warning_level
 from gkflow.domain.errors import NotFound
 from gkflow.domain.identifiers import query_code_matches
 from gkflow.domain.items import ItemVersion
 from gkflow.domain.masking import mask_id_number, mask_name, mask_phone
 from gkflow.runtime import Runtime
+from gkflow.services.accounts import Account
 from gkflow.services.read_models import (
     ActionView,
     ApplicantView,

@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import func, or_, select
 
 from gkflow.db.case_rows import cases_t, clocks_from_row
-from gkflow.domain.calendar import DueDate
 from gkflow.domain.access import department_filter
+from gkflow.domain.calendar import DueDate
 from gkflow.domain.deadlines import days_left
 from gkflow.runtime import Runtime
 from gkflow.services.accounts import Account
