@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Coroutine
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from prefect import flow, task
 from prefect.cache_policies import NONE
@@ -24,9 +24,11 @@ from gkflow.publication.tasks import task_spec
 T = TypeVar("T")
 
 
-def as_prefect_task(name: str, fn: Callable[..., T]) -> Callable[..., T]:
-    # Rows are passed in memory: no input hashing (10,000 rows) and no result persistence.
-    return task(fn, name=name, cache_policy=NONE, persist_result=False, log_prints=False)
+def as_prefect_task(name: str, fn: Callable[..., T], /) -> Callable[..., T]:
+    """The stage as a Prefect task run. Rows are passed in memory: no input hashing (10,000 rows)
+    and no result persistence."""
+    wrapped = task(name=name, cache_policy=NONE, persist_result=False, log_prints=False)(fn)
+    return cast(Callable[..., T], wrapped)
 
 
 def run_flow(coroutine: Coroutine[Any, Any, T]) -> T:

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, select
 from gkflow.catalogue import Catalogue, item_from_definition
 from gkflow.clock import Clock, SystemClock
 from gkflow.db.engine import make_engine
-from gkflow.db.models import ItemVersionRow
+from gkflow.db.models import ItemVersionRow, table_of
 from gkflow.domain.errors import InvalidConfig, NotFound
 from gkflow.domain.items import ItemVersion
 from gkflow.settings import Settings
@@ -60,10 +60,9 @@ class Runtime:
         with self._lock:
             catalogue = Catalogue()
             with self.engine.connect() as conn:
+                versions = table_of(ItemVersionRow)
                 rows = conn.execute(
-                    select(ItemVersionRow.definition).order_by(
-                        ItemVersionRow.code, ItemVersionRow.version
-                    )
+                    select(versions.c.definition).order_by(versions.c.code, versions.c.version)
                 ).all()
             for (definition,) in rows:
                 catalogue.add(item_from_definition(json.loads(definition)))

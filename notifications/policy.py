@@ -51,7 +51,7 @@ def next_attempt_delay(
         raise ValueError(f"attempt must be >= 1, got {attempt}")
     # Past 2**62 the ceiling is the cap anyway; bounding the exponent avoids float overflow.
     ceiling = min(cap_s, base_s * 2 ** min(attempt - 1, 62))
-    return rng() * ceiling
+    return float(rng() * ceiling)
 
 
 def give_up(first_attempt_at: datetime, now: datetime, horizon_s: float) -> bool:

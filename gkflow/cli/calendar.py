@@ -34,8 +34,8 @@ def calendar_add_days(
     cal = load_calendar(Settings().config_dir)
     due = cal.add_calendar_days(day, n) if calendar_days else cal.add_working_days(day, n)
     data = {"date": due.date.isoformat(), "provisional": due.provisional}
-    emit(data, json_, data["date"] + ("  (provisional: the year's official schedule is not loaded)"
-                                      if due.provisional else ""))
+    emit(data, json_, due.date.isoformat() + ("  (provisional: the year's official schedule is not loaded)"
+                                              if due.provisional else ""))
 
 
 @app.command("refresh")

@@ -18,11 +18,12 @@ def init(json_: JsonFlag = False) -> None:
     rt = runtime()
     report = init_database(rt)
     recomputed = recompute_provisional(rt)
-    data = {"database": _safe_url(rt.settings.db_url), "added": [f"{c} v{v}" for c, v in report.added],
+    added = [f"{c} v{v}" for c, v in report.added]
+    data = {"database": _safe_url(rt.settings.db_url), "added": added,
             "unchanged": report.unchanged, "due_dates_recomputed": len(recomputed)}
     emit(data, json_, lambda: (
         f"database ready: {data['database']}\n"
-        f"item versions added: {len(report.added)} ({', '.join(data['added']) or '-'}); "
+        f"item versions added: {len(report.added)} ({', '.join(added) or '-'}); "
         f"unchanged: {report.unchanged}; provisional due dates recomputed: {len(recomputed)}"
     ))
 

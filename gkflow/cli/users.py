@@ -32,6 +32,7 @@ def users_list(json_: JsonFlag = False) -> None:
 
     rt = runtime()
     demo = set(active_demo_accounts(rt))
+    accounts = list_accounts(rt)
     data = [
         {
             "username": a.username,
@@ -42,18 +43,19 @@ def users_list(json_: JsonFlag = False) -> None:
             "source": a.source,
             "demo_active": a.username in demo,
         }
-        for a in list_accounts(rt)
+        for a in accounts
     ]
     emit(
         data,
         json_,
         lambda: "\n".join(
-            f"{d['username']:<14} {','.join(d['roles']):<36} {d['department'] or '-'}"
-            + ("" if d["active"] else "  (disabled)")
-            + ("  (DEMO password active)" if d["demo_active"] else "")
-            for d in data
+            f"{a.username:<14} {','.join(a.roles):<36} {a.department or '-'}"
+            + ("" if a.active else "  (disabled)")
+            + ("  (DEMO password active)" if a.username in demo else "")
+            for a in accounts
         ),
     )
+
 
 @app.command("add")
 @handles_errors

@@ -268,7 +268,7 @@ class _ConfigFile:
                 raise ValueError
             return date.fromisoformat(text)
         except ValueError:
-            shown = text if isinstance(text, str) else f"a {node.id}"
+            shown = text if isinstance(text, str) else f"a {type(node).__name__.removesuffix('Node').lower()}"
             raise self.error(node, f"{shown!r} is not a date (expected YYYY-MM-DD)") from None
 
     def _year(self, node: yaml.Node) -> int:

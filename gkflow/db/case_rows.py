@@ -14,16 +14,16 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from gkflow.db.fastsql import FastSQL, as_date, insert_sql
-from gkflow.db.models import CaseRow, EventRow, OutboxRow
+from gkflow.db.models import CaseRow, EventRow, OutboxRow, table_of
 from gkflow.domain.calendar import DueDate
 from gkflow.domain.cases import CaseClocks
 from gkflow.domain.deadlines import LimitClock
 from gkflow.domain.errors import Conflict, NotFound
 from gkflow.domain.items import ItemVersion, Limit
 
-cases_t = CaseRow.__table__  # type: ignore[attr-defined]
-events_t = EventRow.__table__  # type: ignore[attr-defined]
-outbox_t = OutboxRow.__table__  # type: ignore[attr-defined]
+cases_t = table_of(CaseRow)
+events_t = table_of(EventRow)
+outbox_t = table_of(OutboxRow)
 
 # The name of the unique index on cases.case_no (SQLModel's `unique=True`), as each database reports it.
 CASE_NO_UNIQUE = ("cases.case_no", "cases_case_no_key", "ix_cases_case_no")

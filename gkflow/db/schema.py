@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Engine, text
 from sqlmodel import SQLModel
 
-from gkflow.db import models  # noqa: F401  (registers the core tables)
+# Importing the model modules registers their tables on SQLModel.metadata.
+from gkflow.db import models, publication_models, web_models  # noqa: F401
 
 SQLITE_TRIGGERS = [
     """CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
@@ -25,7 +26,6 @@ POSTGRES_TRIGGERS = [
 
 
 def create_schema(engine: Engine) -> None:
-    _import_extension_models()
     SQLModel.metadata.create_all(engine)
     _add_missing_columns(engine)
     statements = SQLITE_TRIGGERS if engine.dialect.name == "sqlite" else POSTGRES_TRIGGERS
@@ -61,13 +61,3 @@ def _add_missing_columns(engine: Engine) -> None:
             with engine.begin() as conn:
                 conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {ddl}")
 
-
-def _import_extension_models() -> None:
-    """Tables owned by other parts (notices, publication, web) register themselves on import."""
-    import importlib
-
-    for module in EXTENSION_MODEL_MODULES:
-        importlib.import_module(module)
-
-
-EXTENSION_MODEL_MODULES: list[str] = ["gkflow.db.web_models", "gkflow.db.publication_models"]

@@ -14,6 +14,7 @@ Plain Python: the Prefect flow (flows/dispatch.py) and `gkflow outbox dispatch` 
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import queue
@@ -92,6 +93,11 @@ class _Batch:
         self.changed = threading.Condition()
 
 
+def _settled(batch: _Batch, senders: dict[tuple[str, int], _Sender], threshold: int) -> bool:
+    """Whether few enough messages are in flight to claim more, or a sender failed."""
+    return batch.in_flight <= threshold or any(s.error for s in senders.values())
+
+
 class _Sender:
     """One thread sending, in order, what is put in its inbox, and recording the outcomes itself in
     groups, so that no other thread has to wake up for every message."""
@@ -113,17 +119,19 @@ class _Sender:
         last_flush = time.monotonic()
         try:
             while True:
+                idle = False  # nothing more for now: record what is done before waiting
+                item: tuple[OutboxMessage, datetime] | None = None
                 try:
                     item = self.inbox.get_nowait() if done else self.inbox.get()
                 except queue.Empty:
-                    item = False  # nothing more for now: record what is done before waiting
-                if item is None:
+                    idle = True
+                if item is None and not idle:
                     break
-                if item:
+                if item is not None:
                     message, send_by = item
                     done.append((message, self._dispatcher._deliver_safely(self._route, message, self._clock,
                                                                            send_by)))
-                if done and (item is False or len(done) >= FLUSH_EVERY
+                if done and (idle or len(done) >= FLUSH_EVERY
                              or time.monotonic() - last_flush >= FLUSH_SECONDS):
                     self._record(done)
                     done, last_flush = [], time.monotonic()
@@ -189,8 +197,7 @@ class Dispatcher:
                 threshold = limit // 2 if can_claim else 0
                 with batch.changed:
                     batch.changed.wait_for(
-                        lambda threshold=threshold: batch.in_flight <= threshold
-                        or any(s.error for s in senders.values()), timeout=FLUSH_SECONDS)
+                        functools.partial(_settled, batch, senders, threshold), timeout=FLUSH_SECONDS)
                     failed = next((s.error for s in senders.values() if s.error), None)
                     if failed is not None:
                         raise RuntimeError("a dispatch sender failed") from failed

@@ -17,11 +17,11 @@ from typing import Any
 from sqlalchemy import and_, bindparam, func, or_, select, update
 
 from gkflow.db.engine import write_connection
-from gkflow.db.models import OutboxRow
+from gkflow.db.models import OutboxRow, table_of
 from gkflow.runtime import Runtime
 from notifications.policy import Status
 
-outbox_t = OutboxRow.__table__
+outbox_t = table_of(OutboxRow)
 
 # The status vocabulary lives in one place, notifications.policy.Status; plain strings here for SQL.
 CREATED = Status.CREATED.value

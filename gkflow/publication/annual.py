@@ -9,14 +9,14 @@ from typing import Any
 
 from sqlalchemy import select
 
-from gkflow.db.models import CaseRow, EventRow
+from gkflow.db.models import CaseRow, EventRow, table_of
 from gkflow.publication.periods import Period
 from gkflow.publication.sources import SourceData
 from gkflow.publication.tasks import ANNUAL_TOTALS
 from gkflow.runtime import Runtime
 
-cases_t = CaseRow.__table__
-events_t = EventRow.__table__
+cases_t = table_of(CaseRow)
+events_t = table_of(EventRow)
 
 CHANNELS = {"window": "当面申请", "online": "网络申请", "post": "信函申请", "fax": "传真申请"}
 OUTCOMES = ("予以公开", "部分公开", "不予公开", "信息不存在", "非本机关负责公开", "已主动公开")

@@ -11,13 +11,13 @@ from sqlalchemy import Connection, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gkflow.db.engine import write_connection
-from gkflow.db.models import OutboxRow
+from gkflow.db.models import OutboxRow, table_of
 from gkflow.db.publication_models import PublicationRow
 from gkflow.domain.errors import Conflict
 from gkflow.runtime import Runtime
 
-ledger_t = PublicationRow.__table__
-outbox_t = OutboxRow.__table__
+ledger_t = table_of(PublicationRow)
+outbox_t = table_of(OutboxRow)
 
 PUBLISHING, PUBLISHED, FAILED, SUPERSEDED, DUE = "publishing", "published", "failed", "superseded", "due"
 FAILURE_TOPIC = "publication_failed"
@@ -121,7 +121,7 @@ def record_failed(rt: Runtime, values: dict[str, Any], reasons: list[str], *, ch
             rt, {**values, "status": FAILED, "reasons": reasons_json, "receipts": receipts_json}, notify)
         return version
     with write_connection(rt.engine) as conn, conn.begin():
-        version = conn.execute(select(ledger_t.c.version).where(ledger_t.c.id == row_id)).scalar_one()
+        version = int(conn.execute(select(ledger_t.c.version).where(ledger_t.c.id == row_id)).scalar_one())
         conn.execute(update(ledger_t).where(ledger_t.c.id == row_id).values(
             status=FAILED, reasons=reasons_json, receipts=receipts_json))
         conn.execute(outbox_t.insert().values(

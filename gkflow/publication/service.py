@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
+from sqlalchemy import select
+
+from gkflow.db.models import CaseRow, table_of
 from gkflow.domain.errors import InvalidInput
 from gkflow.publication import ledger
+from gkflow.publication.annual import annual_rows
 from gkflow.publication.config import PublicationConfig, TaskConfig, load_publication_config
 from gkflow.publication.periods import Cadence, Period, due_date
 from gkflow.publication.rendering import content_hash, plain, render
+from gkflow.publication.siteindex import rebuild_site_index
 from gkflow.publication.sources import SourceData, SourceUnavailable, expand, fetch
 from gkflow.publication.targets import CmsTarget, Location, SiteTarget, TargetFailed
 from gkflow.publication.tasks import TaskSpec, task_spec
@@ -26,11 +31,19 @@ from gkflow.publication.validation import Validated, validate
 from gkflow.runtime import Runtime
 
 T = TypeVar("T")
-Step = Callable[[str, Callable[..., T]], Callable[..., T]]
+
+
+class Step(Protocol):
+    """Runs one named stage of a publication: directly, or as a Prefect task (flows/publication.py)."""
+
+    def __call__(self, name: str, fn: Callable[..., T], /) -> Callable[..., T]: ...
+
+
 PROJECT_ITEM = "construction-project"
 
 
-def direct(_name: str, fn: Callable[..., T]) -> Callable[..., T]:
+def direct(_name: str, fn: Callable[..., T], /) -> Callable[..., T]:
+    """The stage itself, without orchestration."""
     return fn
 
 
@@ -56,8 +69,8 @@ class Outcome:
         data["formed_on"], data["due_on"] = self.formed_on.isoformat(), self.due_on.isoformat()
         data["published_at"] = (self.published_at.astimezone(rt.settings.tz).isoformat(timespec="seconds")
                                 if self.published_at else None)
-        data["on_time"] = (ledger.published_on(rt, self.published_at) <= self.due_on
-                           if self.published_at else None)
+        published_on = ledger.published_on(rt, self.published_at)
+        data["on_time"] = published_on <= self.due_on if published_on is not None else None
         return data
 
 
@@ -130,7 +143,8 @@ def publish_period(
         receipts = step("publish", publish_targets)(config, task_config, site, where, version,
                                                     rendered.files, rendered.content_hash)
     except TargetFailed as exc:
-        return fail([exc.message], row_id, dict(exc.details.get("receipts") or {}))
+        given = exc.details.get("receipts")
+        return fail([exc.message], row_id, dict(given) if isinstance(given, Mapping) else {})
     except OSError as exc:
         return fail([f"writing the site folder failed: {exc}"], row_id)
     except Exception as exc:
@@ -139,8 +153,6 @@ def publish_period(
     now = rt.now()
     ledger.finish_published(rt, row_id, task=task, subject=subject, period=period.label,
                             content_hash=rendered.content_hash, receipts=receipts, now=now)
-    from gkflow.publication.siteindex import rebuild_site_index
-
     rebuild_site_index(rt, config)
     outcome.status, outcome.version, outcome.published_at = "published", version, now
     outcome.content_hash, outcome.receipts = rendered.content_hash, receipts
@@ -156,8 +168,6 @@ def rows_given(rows: list[dict[str, Any]]) -> SourceData:
 def fetch_rows(rt: Runtime, config: PublicationConfig, task_config: TaskConfig, period: Period,
                subject: str, source: str | None) -> SourceData:
     if task_config.source.type == "cases" and source is None:
-        from gkflow.publication.annual import annual_rows
-
         return annual_rows(rt, task_config.source.location, period)
     location = source or expand(task_config.source.location, period.label, subject)
     if not location.startswith(("http://", "https://")):
@@ -240,11 +250,7 @@ def publish_targets(config: PublicationConfig, task_config: TaskConfig, site: Si
 
 def active_projects(rt: Runtime) -> dict[str, str]:
     """Open construction-project cases: project code -> case number."""
-    from sqlalchemy import select
-
-    from gkflow.db.models import CaseRow
-
-    cases_t = CaseRow.__table__
+    cases_t = table_of(CaseRow)
     with rt.engine.connect() as conn:
         found = conn.execute(
             select(cases_t.c.case_no, cases_t.c.fields)
@@ -260,11 +266,7 @@ def active_projects(rt: Runtime) -> dict[str, str]:
 def project_spans(rt: Runtime) -> dict[str, tuple[date, date | None]]:
     """Every construction project ever registered: code -> (received on, closed on or None), local
     dates, so periodic progress is expected only while a project ran."""
-    from sqlalchemy import select
-
-    from gkflow.db.models import CaseRow
-
-    cases_t = CaseRow.__table__
+    cases_t = table_of(CaseRow)
     with rt.engine.connect() as conn:
         found = conn.execute(
             select(cases_t.c.case_no, cases_t.c.fields, cases_t.c.received_on, cases_t.c.closed_at)

@@ -44,7 +44,7 @@ def rebuild_site_index(rt: Runtime, config: PublicationConfig) -> None:
             "published_at": _local(rt, row["published_at"]), "version": edition,
             "on_time": published_on is not None and published_on <= row["due_on"],
         })
-    sections = [
+    sections: list[dict[str, Any]] = [
         {"title": config.tasks[task].title if task in config.tasks else task,
          "entries": sorted(items, key=lambda e: e["label"], reverse=True)}
         for task, items in sorted(entries.items())

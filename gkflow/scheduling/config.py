@@ -30,6 +30,16 @@ class PublicationSchedule:
     parameters: dict[str, object] = field(default_factory=dict)
 
 
+# The functions the embedded scheduler may run as maintenance jobs. APScheduler keeps jobs in the
+# database by this textual reference and imports it itself; naming them here means a typo in
+# schedules.yaml is a clear error at start-up, not a job that silently never runs.
+MAINTENANCE_REFS = (
+    "flows.dispatch:poll_and_dispatch",
+    "flows.triggers:poll_milestones",
+    "gkflow.scheduling.jobs:run_sweep",
+)
+
+
 @dataclass(frozen=True)
 class MaintenanceJob:
     name: str
@@ -95,8 +105,9 @@ def load_schedules(config_dir: Path) -> Schedules:
         publications.append(PublicationSchedule(task, str(spec["cron"]), late, parameters))
     maintenance = []
     for name, spec in (data.get("maintenance") or {}).items():
-        if not isinstance(spec, dict) or ":" not in str(spec.get("ref", "")):
-            raise InvalidConfig(f"{path}: maintenance.{name} needs ref: 'module:function'")
+        if not isinstance(spec, dict) or str(spec.get("ref", "")) not in MAINTENANCE_REFS:
+            known = ", ".join(MAINTENANCE_REFS)
+            raise InvalidConfig(f"{path}: maintenance.{name}.ref must be one of {known}")
         maintenance.append(MaintenanceJob(name, str(spec["ref"]), int(spec.get("interval_seconds", 60))))
     return Schedules(tz, publications, maintenance)
 

@@ -8,13 +8,28 @@ machine with gkflow installed and GKFLOW_* set runs them.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gkflow.scheduling.config import load_schedules
 from gkflow.settings import Settings
 
-# Maintenance jobs that are Prefect flows, by their schedules.yaml name.
-MAINTENANCE_FLOWS = {"sweep": "flows.sweep:sweep_flow", "milestones": "flows.triggers:milestone_flow"}
+if TYPE_CHECKING:
+    from prefect import Flow
+
+
+
+def maintenance_flow(name: str) -> Flow[..., Any] | None:
+    """The Prefect flow that does a schedules.yaml maintenance job on a server (dispatch is not one:
+    long-running dispatcher processes do it, decision 14)."""
+    if name == "sweep":
+        from flows.sweep import sweep_flow
+
+        return sweep_flow
+    if name == "milestones":
+        from flows.triggers import milestone_flow
+
+        return milestone_flow
+    return None
 
 
 def ensure_process_pool(pool: str) -> None:
@@ -32,10 +47,9 @@ def ensure_process_pool(pool: str) -> None:
 
 
 def deploy_all(settings: Settings, *, pool: str) -> list[dict[str, Any]]:
-    import importlib
-
     from prefect.client.schemas.schedules import CronSchedule, IntervalSchedule
-    from prefect.deployments.runner import EntrypointType
+    from prefect.deployments.runner import RunnerDeployment
+    from prefect.types.entrypoint import EntrypointType
 
     from flows.publication import publish_scheduled_flow
 
@@ -50,19 +64,19 @@ def deploy_all(settings: Settings, *, pool: str) -> list[dict[str, Any]]:
             description=f"{schedule.task} (late runs: {schedule.late_runs.value})",
             tags=["gkflow", "publication"],
         )
+        assert isinstance(deployment, RunnerDeployment)  # called synchronously: not a coroutine
         deployment_id = deployment.apply(work_pool_name=pool)
         deployed.append({"name": f"{publish_scheduled_flow.name}/{schedule.task}", "id": str(deployment_id),
                          "schedule": f"cron {schedule.cron} ({tz})", "pool": pool})
     for job in schedules.maintenance:
-        ref = MAINTENANCE_FLOWS.get(job.name)
-        if ref is None:
+        flow_obj = maintenance_flow(job.name)
+        if flow_obj is None:
             continue
-        module, _, attr = ref.partition(":")
-        flow_obj = getattr(importlib.import_module(module), attr)
         deployment = flow_obj.to_deployment(
             name=job.name, schedules=[IntervalSchedule(interval=timedelta(seconds=job.interval_seconds))],
             entrypoint_type=EntrypointType.MODULE_PATH, tags=["gkflow", "maintenance"],
         )
+        assert isinstance(deployment, RunnerDeployment)
         deployment_id = deployment.apply(work_pool_name=pool)
         deployed.append({"name": f"{flow_obj.name}/{job.name}", "id": str(deployment_id),
                          "schedule": f"every {job.interval_seconds} s", "pool": pool})

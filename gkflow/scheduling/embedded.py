@@ -8,7 +8,6 @@ are known exactly; they become periods, and the policy decides which of those ar
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 from collections.abc import Callable
@@ -153,9 +152,6 @@ class EmbeddedScheduler:
         for schedule in self.schedules.publications:
             self._add_publication(schedule)
         for job in self.schedules.maintenance:
-            if not _importable(job.ref):
-                log.warning("maintenance job %s: %s is not importable; not scheduled", job.name, job.ref)
-                continue
             self.scheduler.add_job(
                 job.ref, "interval", seconds=job.interval_seconds, id=f"maintenance:{job.name}",
                 replace_existing=True, coalesce=True, max_instances=1,
@@ -199,10 +195,3 @@ def warm_up_prefect() -> None:
     except Exception:  # noqa: BLE001 - the first flow run will try again and report properly
         log.warning("could not start Prefect's local API ahead of time", exc_info=True)
 
-
-def _importable(ref: str) -> bool:
-    module, _, name = ref.partition(":")
-    try:
-        return hasattr(importlib.import_module(module), name)
-    except ImportError:
-        return False

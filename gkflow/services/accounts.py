@@ -23,6 +23,7 @@ from sqlalchemy import inspect, select
 
 from gkflow.config.files import read_mapping
 from gkflow.db.engine import write_connection
+from gkflow.db.models import table_of
 from gkflow.db.web_models import ApiTokenRow, UserRow, WebSessionRow
 from gkflow.domain.access import NON_STAFF_ROLES, is_admin
 from gkflow.domain.cases import Actor
@@ -31,9 +32,9 @@ from gkflow.runtime import Runtime
 
 ACCOUNTS_FILE = "accounts.yaml"
 
-users_t = UserRow.__table__
-sessions_t = WebSessionRow.__table__
-tokens_t = ApiTokenRow.__table__
+users_t = table_of(UserRow)
+sessions_t = table_of(WebSessionRow)
+tokens_t = table_of(ApiTokenRow)
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from gkflow.db.models import CaseRow, EventRow
+from gkflow.db.models import CaseRow, EventRow, table_of
 from gkflow.domain.events import ChainBreak, EventRecord, verify_chain
 from gkflow.runtime import Runtime
 
-cases_t = CaseRow.__table__
-events_t = EventRow.__table__
+cases_t = table_of(CaseRow)
+events_t = table_of(EventRow)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from gkflow.catalogue import load_catalogue_files
-from gkflow.db.models import ItemVersionRow
+from gkflow.db.models import ItemVersionRow, table_of
 from gkflow.db.schema import create_schema
 from gkflow.domain.errors import InvalidConfig
 from gkflow.runtime import Runtime
@@ -33,7 +33,7 @@ def sync_catalogue(rt: Runtime) -> SyncReport:
     now = rt.now()
     added: list[tuple[str, int]] = []
     unchanged = 0
-    table = ItemVersionRow.__table__
+    table = table_of(ItemVersionRow)
     with rt.engine.connect().execution_options(gkflow_write=True) as conn, conn.begin():
         existing = {
             (code, version): content_hash

@@ -10,14 +10,14 @@ import requests
 from sqlalchemy import func, select
 
 from gkflow.db.case_rows import cases_t
-from gkflow.db.models import CaseWarningRow
+from gkflow.db.models import CaseWarningRow, table_of
 from gkflow.delivery.outbox import DEAD, PERMANENT_FAILURE, TECHNICAL_FAILURE, outbox_t
 from gkflow.publication.status import publication_status
 from gkflow.runtime import Runtime
 from gkflow.services.ratings import rating_summary, rectifications
 from notifications.channels.sandbox import read_inbox
 
-warnings_t = CaseWarningRow.__table__
+warnings_t = table_of(CaseWarningRow)
 DEAD_STATUSES = (DEAD, PERMANENT_FAILURE, TECHNICAL_FAILURE)
 ON_TIME_WINDOW_DAYS = 365
 PREFECT_TIMEOUT_S = 2.0

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from gkflow.db.engine import write_connection
+from gkflow.db.models import table_of
 from gkflow.db.web_models import HotlineOrderRow
 from gkflow.domain.cases import Actor
 from gkflow.domain.errors import Conflict
@@ -20,7 +21,7 @@ from gkflow.services.cases import Applicant, submit_case_in
 ITEMS = {"enquiry": "hotline-enquiry", "complaint": "hotline-complaint"}
 HOTLINE_ACTOR = Actor("hotline-12345", "system")
 
-orders_t = HotlineOrderRow.__table__  # type: ignore[attr-defined]
+orders_t = table_of(HotlineOrderRow)
 
 
 @dataclass(frozen=True)

@@ -4,21 +4,22 @@ shares the count: after LOOKUP_MAX_FAILURES in a window, the client is refused u
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from gkflow.db.engine import write_connection
+from gkflow.db.models import table_of
 from gkflow.db.web_models import LookupFailureRow
 from gkflow.domain.errors import NotFound, RateLimited
 from gkflow.runtime import Runtime
+from gkflow.services.read_models import PublicCase
 from gkflow.services.views import public_case
 
 LOOKUP_WINDOW = timedelta(minutes=10)
 LOOKUP_MAX_FAILURES = 10
 
-lookup_failures_t = LookupFailureRow.__table__  # type: ignore[attr-defined]
+lookup_failures_t = table_of(LookupFailureRow)
 
 
 def _window_start(now: datetime) -> datetime:
@@ -63,7 +64,7 @@ def record_lookup_failure(rt: Runtime, client: str) -> None:
                 )
 
 
-def guarded_public_case(rt: Runtime, *, client: str, case_no: str, code: str) -> dict[str, Any]:
+def guarded_public_case(rt: Runtime, *, client: str, case_no: str, code: str) -> PublicCase:
     """The applicant's view of a case, with failures counted per client so that case numbers and
     query codes cannot be probed."""
     check_lookup_allowed(rt, client)

@@ -45,14 +45,14 @@ def notice_context(
 
 def notice_recipients(item: ItemVersion, case: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(channel, recipient) pairs: the item's notice channels the applicant can be reached on."""
-    contacts = {
+    contacts: dict[str, str | None] = {
         "sms": case.get("applicant_phone"),
         "email": case.get("applicant_email"),
         "wechat": case.get("applicant_wechat"),
         "webhook": HOTLINE_RECIPIENT,
         "sandbox": "sandbox",
     }
-    return [(ch, contacts[ch]) for ch in item.notice_channels if contacts.get(ch)]
+    return [(ch, recipient) for ch in item.notice_channels if (recipient := contacts.get(ch))]
 
 
 def notice_fields(transition: Transition, values: Mapping[str, str]) -> dict[str, str]:

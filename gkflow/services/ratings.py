@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from gkflow.config.files import read_mapping
 from gkflow.db.case_rows import cases_t
 from gkflow.db.engine import write_connection
+from gkflow.db.models import table_of
 from gkflow.db.web_models import RatingRow, RectificationRow
 from gkflow.domain.cases import Actor
 from gkflow.domain.errors import Conflict, Forbidden, InvalidConfig, InvalidInput, NotFound
@@ -21,8 +22,8 @@ from gkflow.runtime import Runtime
 from gkflow.services.cases import append_event
 from gkflow.services.views import PUBLIC_NOT_FOUND
 
-ratings_t = RatingRow.__table__
-rectifications_t = RectificationRow.__table__
+ratings_t = table_of(RatingRow)
+rectifications_t = table_of(RectificationRow)
 
 LEVELS: dict[int, str] = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
 BAD_LEVELS = frozenset({1, 2})
@@ -72,7 +73,8 @@ def rate_case(rt: Runtime, case_no: str, query_code: str, level: int, comment: s
     policy = rating_policy(rt) if bad else RatingPolicy()
     due = rt.calendar.add_working_days(today, policy.rectification_working_days) if bad else None
     with write_connection(rt.engine) as conn, conn.begin():
-        row = conn.execute(select(cases_t).where(cases_t.c.case_no == case_no)).mappings().first()
+        found = conn.execute(select(cases_t).where(cases_t.c.case_no == case_no)).mappings().first()
+        row = dict(found) if found is not None else None
         if row is None or not query_code or not query_code_matches(case_no, query_code, row["query_hash"]):
             raise NotFound(PUBLIC_NOT_FOUND)
         item = rt.item(row["item_code"], row["item_version"])
@@ -164,7 +166,10 @@ def close_rectification(
 def rating_summary(rt: Runtime) -> dict[str, Any]:
     """Counts per level, the satisfaction rate (share of ratings that are not bad) and the goal."""
     with rt.engine.connect() as conn:
-        counts = dict(conn.execute(select(ratings_t.c.level, func.count()).group_by(ratings_t.c.level)).all())
+        counts: dict[int, int] = {
+            int(level): int(n)
+            for level, n in conn.execute(select(ratings_t.c.level, func.count()).group_by(ratings_t.c.level))
+        }
     total = sum(counts.values())
     bad = sum(n for level, n in counts.items() if level in BAD_LEVELS)
     goal = rating_policy(rt).satisfaction_goal

@@ -47,7 +47,8 @@ def recompute_provisional(rt: Runtime) -> list[dict[str, Any]]:
 def _recompute_one(rt: Runtime, case_no: str, calendar: Any, now: datetime) -> dict[str, Any] | None:
     """One case in one transaction: None when it closed meanwhile or nothing changed."""
     with write_connection(rt.engine) as conn, conn.begin():
-        row = conn.execute(select(cases_t).where(cases_t.c.case_no == case_no)).mappings().first()
+        found = conn.execute(select(cases_t).where(cases_t.c.case_no == case_no)).mappings().first()
+        row = dict(found) if found is not None else None
         if row is None or row["closed_at"] is not None:
             return None
         item = rt.item(row["item_code"], row["item_version"])

@@ -13,6 +13,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from gkflow.db.engine import write_connection
+from gkflow.db.models import table_of
 from gkflow.db.web_models import ApiTokenRow, WebSessionRow
 from gkflow.domain.errors import NotFound
 from gkflow.runtime import Runtime
@@ -20,8 +21,8 @@ from gkflow.services.accounts import Account, get_account
 
 SESSION_LIFETIME = timedelta(hours=8)
 
-sessions_t = WebSessionRow.__table__  # type: ignore[attr-defined]
-tokens_t = ApiTokenRow.__table__  # type: ignore[attr-defined]
+sessions_t = table_of(WebSessionRow)
+tokens_t = table_of(ApiTokenRow)
 
 
 def _token_hash(token: str) -> str:

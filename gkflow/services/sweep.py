@@ -13,10 +13,12 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from gkflow.db.case_rows import cases_t, clocks_from_row, outbox_t
 from gkflow.db.engine import write_connection
-from gkflow.db.models import CaseWarningRow
+from gkflow.db.models import CaseWarningRow, table_of
 from gkflow.delivery.staff import StaffNotices, staff_notices
 from gkflow.domain.calendar import DueDate
 from gkflow.domain.cases import Actor
@@ -26,7 +28,7 @@ from gkflow.runtime import Runtime
 from gkflow.services.cases import append_event
 from gkflow.services.notices import notice_context
 
-warnings_t = CaseWarningRow.__table__
+warnings_t = table_of(CaseWarningRow)
 SYSTEM = Actor("gkflow", "system")
 LIMIT_LABELS = {"statutory": "法定时限", "promised": "承诺时限"}
 LEVEL_LABELS = {WarningLevel.YELLOW: "黄牌预警", WarningLevel.RED: "红牌预警"}
@@ -69,7 +71,8 @@ def _case_level(rt: Runtime, row: dict[str, Any], today: date, calendar: Any,
             found.append((level, limit, due_on))
     # Red beats yellow; between equals the promised limit (the shorter one) is named first.
     reds = [f for f in found if f[0] == WarningLevel.RED]
-    return (reds or found or [None])[0]
+    chosen = reds or found
+    return chosen[0] if chosen else None
 
 
 def _step_level(rt: Runtime, row: dict[str, Any], today: date, calendar: Any,
@@ -141,10 +144,7 @@ def _days_left(rt: Runtime, item: Any, need: _Needed, today: date) -> int:
 
 
 def _insert_warning(conn: Connection, values: dict[str, Any]) -> bool:
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
     statement = insert(warnings_t).values(**values).on_conflict_do_nothing().returning(warnings_t.c.id)
     return conn.execute(statement).first() is not None
 
@@ -152,7 +152,8 @@ def _insert_warning(conn: Connection, values: dict[str, Any]) -> bool:
 def _raise(rt: Runtime, need: _Needed, now: datetime, staff: StaffNotices) -> RaisedWarning | None:
     topic = f"warning_{need.level}"
     with write_connection(rt.engine) as conn, conn.begin():
-        row = conn.execute(select(cases_t).where(cases_t.c.id == need.case_id)).mappings().first()
+        found = conn.execute(select(cases_t).where(cases_t.c.id == need.case_id)).mappings().first()
+        row = dict(found) if found is not None else None
         if row is None or row["closed_at"] is not None:
             return None
         if need.scope == "step" and row["step_seq"] != need.step_seq:

@@ -82,7 +82,7 @@ def live_warnings(rt: Runtime, row: Mapping[str, Any], today: date) -> list[Case
         due = DueDate(due_date, row[f"{scope}_due_provisional"]) if due_date else None
         level = warning_level(clock, due, today, calendar, share)
         if level:
-            warnings.append(CaseWarning(scope=scope, level=level, due=_iso_date(due_date),  # type: ignore[arg-type]
+            warnings.append(CaseWarning(scope=scope, level=level, due=_iso_date(due_date),
                                         days_left=days_left(clock, due, today, calendar)))
     if row["step_due"] and today > row["step_due"]:
         warnings.append(StepWarning(scope="step", level="red", due=_iso_date(row["step_due"]),

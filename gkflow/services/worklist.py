@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 
 from gkflow.db.case_rows import cases_t, clocks_from_row
 from gkflow.domain.access import department_filter
@@ -24,8 +22,8 @@ SORTS = {
 }
 
 
-def _open_cases(account: Account, item: str | None, state: str | None) -> list[Any]:
-    conditions = [cases_t.c.closed_at.is_(None)]
+def _open_cases(account: Account, item: str | None, state: str | None) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [cases_t.c.closed_at.is_(None)]
     mine = department_filter(account)
     if mine is not None:
         conditions.append(or_(cases_t.c.department == mine, cases_t.c.assigned_department == mine))

@@ -65,8 +65,9 @@ class SmsChannel:
         answer = _http.json_object(response)
         ref = answer.get("id") or answer.get("message_id")
         # Gateways accept first and deliver later; only an explicit "delivered" is final.
-        status = Status.DELIVERED if answer.get("status") == "delivered" else Status.SENDING
-        return SendReceipt(provider_ref=str(ref) if ref else None, status=status)
+        if answer.get("status") == "delivered":
+            return SendReceipt(provider_ref=str(ref) if ref else None, status=Status.DELIVERED)
+        return SendReceipt(provider_ref=str(ref) if ref else None, status=Status.SENDING)
 
     def close(self) -> None:
         self._session.close()
