@@ -11,13 +11,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
-from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gkflow.delivery.config import load_channels_config
 from gkflow.domain.errors import GkflowError
 from gkflow.publication.config import site_dir
 from gkflow.runtime import Runtime
+from gkflow.services.health import database_answers
 from gkflow.web import admin_pages, api, intake, public_pages, receipts, site, staff_pages
 from gkflow.web.deps import LoginRequired, RuntimeDep, page_session
 from gkflow.web.errors import http_status
@@ -87,9 +87,7 @@ async def _login_required(_request: Request, exc: Exception) -> Response:
 
 def healthz(rt: RuntimeDep) -> Health:
     """The database answers."""
-    with rt.engine.connect() as conn:
-        conn.execute(text("SELECT 1"))
-    return Health(ok=True)
+    return Health(ok=database_answers(rt))
 
 
 def create_app(rt: Runtime) -> FastAPI:
