@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from gkflow.config.yaml_lines import syntax_error
 from gkflow.domain.errors import InvalidConfig
 
 
@@ -24,9 +25,8 @@ def read_mapping(path: Path | str, *, required_for: str | None = None) -> dict[s
     try:
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 0
-        raise InvalidConfig(f"{path}:{line}: YAML syntax error: {exc.problem or exc}") from None
+        line, message = syntax_error(exc)
+        raise InvalidConfig(f"{path}:{line}: {message}") from None
     except yaml.YAMLError as exc:
         raise InvalidConfig(f"{path}: not valid YAML: {exc}") from None
     if data is None:
