@@ -23,6 +23,7 @@ def normalise_url(url: str) -> str:
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+    """An engine for ``url``: SQLite with WAL and BEGIN IMMEDIATE for writers, or PostgreSQL."""
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":

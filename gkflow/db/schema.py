@@ -26,6 +26,7 @@ POSTGRES_TRIGGERS = [
 
 
 def create_schema(engine: Engine) -> None:
+    """Create the tables, add new nullable columns, install the append-only triggers."""
     SQLModel.metadata.create_all(engine)
     _add_missing_columns(engine)
     statements = SQLITE_TRIGGERS if engine.dialect.name == "sqlite" else POSTGRES_TRIGGERS

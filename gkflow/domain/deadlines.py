@@ -62,12 +62,14 @@ class LimitClock:
 
 
 def add_days(calendar: Calendar, unit: LimitUnit, start: date, n: int) -> DueDate:
+    """The due date ``days`` working or calendar days after ``start`` (the start day not counted)."""
     if unit is LimitUnit.WORKING:
         return calendar.add_working_days(start, n)
     return calendar.add_calendar_days(start, n)
 
 
 def days_between(calendar: Calendar, unit: LimitUnit, after: date, through: date) -> tuple[int, bool]:
+    """Days from ``start`` to ``end`` in the limit's unit, and whether any is provisional."""
     if unit is LimitUnit.WORKING:
         return calendar.working_days_between(after, through)
     return calendar.calendar_days_between(after, through)

@@ -47,6 +47,7 @@ def event_hash(
     comment: str | None,
     fields: Mapping[str, object],
 ) -> str:
+    """The hash of one event, chained to the previous event's hash."""
     body = json.dumps(
         [case_no, seq, action, from_state, to_state, actor, role, canonical_time(at), comment,
          dict(fields)],

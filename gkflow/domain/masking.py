@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 def mask_name(name: str | None) -> str:
+    """张** for 张三丰: the family name and a star per other character."""
     if not name:
         return ""
     if len(name) == 1:
@@ -12,6 +13,7 @@ def mask_name(name: str | None) -> str:
 
 
 def mask_phone(phone: str | None) -> str:
+    """139****5678."""
     if not phone:
         return ""
     digits = phone.strip()
@@ -21,6 +23,7 @@ def mask_phone(phone: str | None) -> str:
 
 
 def mask_id_number(id_number: str | None) -> str:
+    """The first six and last four characters of an ID number."""
     if not id_number:
         return ""
     value = id_number.strip()

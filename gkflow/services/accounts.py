@@ -68,6 +68,7 @@ class Account:
 
 
 def hash_password(password: str) -> str:
+    """An Argon2id hash of ``password`` (at least 8 characters)."""
     if len(password) < 8:
         raise InvalidInput("a password needs at least 8 characters", fields=["password"])
     return _hasher.hash(password)
@@ -143,6 +144,7 @@ def _users_table_exists(rt: Runtime) -> bool:
 
 
 def get_account(rt: Runtime, username: str) -> Account | None:
+    """The account ``username``: its database row, else its entry in accounts.yaml."""
     with rt.engine.connect() as conn:
         row = conn.execute(select(users_t).where(users_t.c.username == username)).first()
     if row is not None:
@@ -151,6 +153,7 @@ def get_account(rt: Runtime, username: str) -> Account | None:
 
 
 def list_accounts(rt: Runtime) -> list[Account]:
+    """Every account, file and database merged (a database row overrides the file)."""
     merged = dict(config_accounts(rt.settings.config_dir))
     with rt.engine.connect() as conn:
         for row in conn.execute(select(users_t)):
@@ -159,6 +162,7 @@ def list_accounts(rt: Runtime) -> list[Account]:
 
 
 def authenticate(rt: Runtime, username: str, password: str) -> Account | None:
+    """The active account whose password this is, or None (as slow for an unknown user)."""
     account = get_account(rt, username.strip())
     if account is None or not account.active:
         _verify(_dummy_hash(), password)
@@ -179,6 +183,7 @@ def active_demo_accounts(rt: Runtime) -> list[str]:
 
 
 def is_loopback(host: str) -> bool:
+    """Whether ``host`` is a loopback address or name."""
     if host.strip("[]") == "localhost":
         return True
     try:
@@ -242,6 +247,7 @@ def save_user(
 
 
 def disable_demo_accounts(rt: Runtime) -> list[str]:
+    """Disable every demo account still active; their usernames."""
     disabled = active_demo_accounts(rt)
     for username in disabled:
         save_user(rt, username, password=None, active=False)

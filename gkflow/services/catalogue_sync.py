@@ -21,6 +21,7 @@ class SyncReport:
 
 
 def init_database(rt: Runtime) -> SyncReport:
+    """Create or upgrade the schema and load new item versions (a changed loaded version is refused)."""
     create_schema(rt.engine)
     return sync_catalogue(rt)
 

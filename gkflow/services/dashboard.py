@@ -24,6 +24,7 @@ PREFECT_TIMEOUT_S = 2.0
 
 
 def case_figures(rt: Runtime) -> dict[str, Any]:
+    """Cases by item and state, overdue and warned cases, the on-time rate over a year."""
     today = rt.local_date(rt.now())
     with rt.engine.connect() as conn:
         by_item_state = conn.execute(
@@ -121,6 +122,7 @@ def case_figures(rt: Runtime) -> dict[str, Any]:
 
 
 def notice_figures(rt: Runtime, limit: int = 50) -> dict[str, Any]:
+    """Outbox rows by kind and status, and the latest dead letters."""
     with rt.engine.connect() as conn:
         by_status = conn.execute(
             select(outbox_t.c.kind, outbox_t.c.status, func.count())
@@ -220,6 +222,7 @@ def prefect_runs(limit: int = 10) -> dict[str, Any]:
 
 
 def dashboard(rt: Runtime) -> dict[str, Any]:
+    """Every figure of the administrator's dashboard."""
     return {
         "cases": case_figures(rt),
         "ratings": rating_summary(rt),

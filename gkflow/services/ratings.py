@@ -38,6 +38,7 @@ class RatingPolicy:
 
 
 def rating_policy(rt: Runtime) -> RatingPolicy:
+    """The rating policy of config/ratings.yaml (rectification days, satisfaction goal)."""
     path = os.path.join(rt.settings.config_dir, RATINGS_FILE)
     data = read_mapping(path)
     if not data:
@@ -120,6 +121,7 @@ def rate_case(rt: Runtime, case_no: str, query_code: str, level: int, comment: s
 
 
 def rating_of(rt: Runtime, case_no: str) -> dict[str, Any] | None:
+    """The rating of a case, if it has one."""
     with rt.engine.connect() as conn:
         row = conn.execute(select(ratings_t).where(ratings_t.c.case_no == case_no)).mappings().first()
     if row is None:
@@ -141,6 +143,7 @@ def close_rectification(
     is_admin: bool,
     resolution: str,
 ) -> None:
+    """Close a rectification with its resolution (its department or an administrator)."""
     resolution = (resolution or "").strip()
     if not resolution:
         raise InvalidInput("describe what was done (整改情况)", fields=["resolution"])

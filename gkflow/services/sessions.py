@@ -37,6 +37,7 @@ class Session:
 
 
 def open_session(rt: Runtime, account: Account) -> tuple[str, Session]:
+    """A new login session for ``account``: its cookie token and the session."""
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     now = rt.now()
@@ -55,6 +56,7 @@ def open_session(rt: Runtime, account: Account) -> tuple[str, Session]:
 
 
 def load_session(rt: Runtime, token: str | None) -> Session | None:
+    """The live session of a cookie token, or None (expired, unknown, or account disabled)."""
     if not token:
         return None
     digest = _token_hash(token)
@@ -71,6 +73,7 @@ def load_session(rt: Runtime, token: str | None) -> Session | None:
 
 
 def close_session(rt: Runtime, session: Session) -> None:
+    """End a session (logout)."""
     with write_connection(rt.engine) as conn, conn.begin():
         conn.execute(sessions_t.delete().where(sessions_t.c.token_hash == session.token_hash))
 
@@ -79,6 +82,7 @@ def close_session(rt: Runtime, session: Session) -> None:
 
 
 def issue_token(rt: Runtime, username: str, label: str = "") -> str:
+    """A new API bearer token for an active account (shown once; only its hash is stored)."""
     account = get_account(rt, username)
     if account is None or not account.active:
         raise NotFound(f"no active account '{username}'")
@@ -93,6 +97,7 @@ def issue_token(rt: Runtime, username: str, label: str = "") -> str:
 
 
 def revoke_tokens(rt: Runtime, username: str) -> int:
+    """Revoke every API token of ``username``; how many."""
     with write_connection(rt.engine) as conn, conn.begin():
         return conn.execute(
             tokens_t.update()
@@ -102,6 +107,7 @@ def revoke_tokens(rt: Runtime, username: str) -> int:
 
 
 def account_for_token(rt: Runtime, token: str) -> Account | None:
+    """The active account of a bearer token, or None."""
     with rt.engine.connect() as conn:
         username = conn.execute(
             select(tokens_t.c.username).where(

@@ -91,6 +91,7 @@ def _step_level(rt: Runtime, row: dict[str, Any], today: date, calendar: Any,
 
 
 def sweep(rt: Runtime, *, now: datetime | None = None) -> list[RaisedWarning]:
+    """Raise every yellow/red warning that is due at ``now`` and not raised yet, each once."""
     now = (now or rt.now()).astimezone(UTC)
     today = rt.local_date(now)
     calendar = rt.calendar
