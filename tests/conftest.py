@@ -111,7 +111,18 @@ def pg_rt(postgres_server: str, tmp_path: Path, clock: FixedClock) -> Iterator[R
     rt.engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def rt(request: pytest.FixtureRequest) -> Runtime:
-    """The same test on real SQLite and on real PostgreSQL."""
+    """The same test on real SQLite and on real PostgreSQL (that half is marked ``postgres``)."""
     return request.getfixturevalue(f"{request.param}_rt" if request.param == "sqlite" else "pg_rt")
+
+
+POSTGRES_FIXTURES = frozenset({"postgres_server", "pg_rt"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``postgres`` every test that reaches PostgreSQL through a fixture, directly or through
+    another fixture, so that ``-m "not postgres"`` leaves them all out (``rt`` marks its own half)."""
+    for item in items:
+        if POSTGRES_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.postgres)

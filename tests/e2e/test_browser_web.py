@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -17,8 +16,10 @@ from gkflow.domain.cases import Actor
 from gkflow.runtime import Runtime
 from gkflow.services.cases import Applicant, fire, submit_case
 from gkflow.web.app import create_app
+from tests.conftest import IN_CI
+from tests.helpers import GOV, free_port
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.slow, pytest.mark.browser]  # Chromium and a uvicorn server
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -30,8 +31,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-GOV = "gov-info-request"
 PASSWORD = "gkflow-demo"
 
 
@@ -49,15 +48,9 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(sqlite_rt: Runtime) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(create_app(sqlite_rt), host="127.0.0.1", port=port, log_level="warning")
     instance = uvicorn.Server(config)
     thread = threading.Thread(target=instance.run, daemon=True)

@@ -6,12 +6,13 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import ROOT
+
 GKFLOW = [sys.executable, "-m", "gkflow"]
+pytestmark = pytest.mark.slow  # every command is a new Python process
 
 
 @pytest.fixture

@@ -6,28 +6,16 @@ from __future__ import annotations
 import statistics
 import threading
 import time
-from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
 from sqlalchemy import func, select
 
 from gkflow.delivery import outbox
-from gkflow.delivery.config import ChannelsConfig
-from gkflow.services.cases import Applicant, submit_case
 from notifications.channels.sandbox import read_inbox
+from tests.helpers import submit
 
-pytestmark = pytest.mark.prefect
-
-
-@pytest.fixture
-def flow_rt(sqlite_rt, flows_use, tmp_path) -> Iterator[object]:
-    from flows.dispatch import use_channels_config
-
-    flows_use(sqlite_rt)
-    use_channels_config(ChannelsConfig(inbox_dir=tmp_path / "inbox", quiet_start="00:00", quiet_end="00:00"))
-    yield sqlite_rt
-    use_channels_config(None)
+pytestmark = [pytest.mark.slow, pytest.mark.prefect]  # the Prefect harness runs a server process
 
 
 def dispatch_runs() -> int:
@@ -39,11 +27,6 @@ def dispatch_runs() -> int:
     return len(runs)
 
 
-def submit(rt) -> str:
-    return submit_case(rt, "gov-info-request", Applicant("张三", "13912345678", email="zhang@example.cn"),
-                       fields={"requested_information": "预算"}).case_no
-
-
 def test_the_poll_starts_no_flow_run_when_nothing_is_due_and_one_run_drains_every_batch(flow_rt):
     from flows.dispatch import poll_and_dispatch
 
@@ -51,7 +34,7 @@ def test_the_poll_starts_no_flow_run_when_nothing_is_due_and_one_run_drains_ever
     assert poll_and_dispatch() == 0
     assert dispatch_runs() == runs
     for _ in range(5):
-        submit(flow_rt)  # sms + email each: 10 rows
+        submit(flow_rt, email="zhang@example.cn")  # sms + email each: 10 rows
     assert poll_and_dispatch(limit=4) == 10  # batches of 4, 4 and 2, in one flow run
     assert dispatch_runs() == runs + 1
     with flow_rt.engine.connect() as conn:
@@ -75,7 +58,7 @@ def test_the_embedded_poll_delivers_a_notice_within_five_seconds_of_its_commit(f
     thread.start()
     try:
         for _ in range(12):
-            committed[submit(flow_rt)] = time.time()
+            committed[submit(flow_rt, email="zhang@example.cn").case_no] = time.time()
             time.sleep(0.3)
         deadline = time.monotonic() + 30
         while len(read_inbox(tmp_path / "inbox", limit=1000)) < 2 * len(committed):

@@ -23,10 +23,11 @@ from sqlalchemy import func, select
 
 from gkflow.delivery import outbox
 from gkflow.runtime import Runtime
-from gkflow.services.cases import Applicant, submit_case
+from tests.conftest import ROOT
+from tests.helpers import stop_process, submit, wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
 t = outbox.outbox_t
+pytestmark = pytest.mark.slow  # starts dispatcher processes and a gateway; seconds per test
 
 
 @dataclass
@@ -101,8 +102,7 @@ def start_dispatcher(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
 
 
 def submit_many(rt: Runtime, n: int) -> list[str]:
-    return [submit_case(rt, "gov-info-request", Applicant("张三", "13912345678"),
-                        fields={"requested_information": f"第{i}份文件"}).case_no for i in range(n)]
+    return [submit(rt, fields={"requested_information": f"第{i}份文件"}).case_no for i in range(n)]
 
 
 def statuses(rt: Runtime) -> dict[str, int]:
@@ -110,17 +110,9 @@ def statuses(rt: Runtime) -> dict[str, int]:
         return dict(conn.execute(select(t.c.status, func.count()).group_by(t.c.status)).all())
 
 
-def wait_for(condition: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
-def stop(process: subprocess.Popen[str]) -> str:
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=20)
+def stop_dispatcher(process: subprocess.Popen[str]) -> str:
+    """Ctrl-C: a polling dispatcher finishes its batch and exits cleanly."""
+    out, err = stop_process(process, sig=signal.SIGINT, timeout=20)
     assert process.returncode == 0, err
     return out
 
@@ -131,8 +123,7 @@ def test_a_dispatcher_killed_mid_batch_loses_nothing_and_a_resend_carries_the_sa
     env = dispatcher_env(rt, tmp_path, gateway, lease=5, batch=20)
     first = start_dispatcher(env, "--once", "--worker", "doomed")
     wait_for(lambda: len(gateway.keys()) >= 15, 30, "the first sends")
-    first.send_signal(signal.SIGKILL)
-    first.wait(10)
+    stop_process(first, sig=signal.SIGKILL, timeout=10)
     before = statuses(rt)
     assert before.get("sending", 0) > 0, f"the kill came too late to test anything: {before}"
 
@@ -140,7 +131,7 @@ def test_a_dispatcher_killed_mid_batch_loses_nothing_and_a_resend_carries_the_sa
     try:
         wait_for(lambda: statuses(rt) == {"delivered": 60}, 40, "every message delivered")
     finally:
-        stop(second)
+        stop_dispatcher(second)
     with rt.engine.connect() as conn:
         keys = dict(conn.execute(select(t.c.case_no, t.c.idempotency_key)).all())
         reclaimed = conn.execute(select(func.count()).select_from(t).where(t.c.attempts > 1)).scalar_one()
@@ -169,7 +160,7 @@ def measure_latency(rt: Runtime, tmp_path: Path, gateway: Gateway, dispatchers: 
         wait_for(lambda: len(set(gateway.keys())) == 21, 30, "every notice")
     finally:
         for process in processes:
-            stop(process)
+            stop_dispatcher(process)
     assert len(gateway.keys()) == len(set(gateway.keys()))  # several pollers, still nothing sent twice
     arrived = {key: at for key, _, at in gateway.requests if key in committed}
     latencies = sorted(arrived[key] - committed[key] for key in committed)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,16 +13,17 @@ from typer.testing import CliRunner
 from gkflow.domain.cases import Actor
 from gkflow.publication import ledger
 from gkflow.services.cases import Applicant, fire, submit_case
-from tests.conftest import ROOT
+from tests.helpers import sample_rows, submit, write_csv
 
-pytestmark = pytest.mark.prefect
+pytestmark = [pytest.mark.slow, pytest.mark.prefect]  # the Prefect harness runs a server process
 NOW = datetime(2026, 11, 10, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def flow_rt(sqlite_rt, clock, flows_use):
+def flow_rt(flow_rt, clock):
+    """The shared flow runtime (tests/e2e/conftest.py), on 10 November 2026 (10:00 in Golmud)."""
     clock.set(NOW)
-    return flows_use(sqlite_rt)
+    return flow_rt
 
 
 @pytest.fixture
@@ -60,13 +60,9 @@ def test_a_publication_flow_run_is_recorded_in_prefect_and_in_the_ledger(flow_rt
 def test_bad_data_through_the_flow_fails_the_period_not_the_flow(flow_rt, tmp_path):
     from flows.publication import publish_period_flow, run_flow
 
-    rows = list(csv.DictReader((ROOT / "data/samples/land/land-2026-Q3.csv").open(encoding="utf-8-sig")))
+    rows = sample_rows("land/land-2026-Q3.csv")
     rows.append(dict(rows[0]))
-    bad = tmp_path / "land.csv"
-    with bad.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    bad = write_csv(tmp_path / "land.csv", rows)
     [outcome] = run_flow(publish_period_flow("land-quarterly", "2026-Q3", source=str(bad)))
     assert outcome["status"] == "failed" and "duplicate of row 2" in outcome["reasons"][0]
 
@@ -89,8 +85,7 @@ def test_publish_run_status_and_backfill_from_the_command_line(cli):
 
 
 def test_the_sweep_flow_from_the_command_line_raises_each_warning_once(cli, sqlite_rt):
-    submit_case(sqlite_rt, "gov-info-request", Applicant("张三", "13912345678"),
-                received_at=datetime(2026, 3, 2, 1, tzinfo=UTC), fields={"requested_information": "预算"})
+    submit(sqlite_rt, received_at=datetime(2026, 3, 2, 1, tzinfo=UTC))  # 09:00 on Monday 2 March
     raised = cli("sweep", "--at", "2026-03-24T09:00")
     assert sorted((w["scope"], w["level"]) for w in raised) == [("case", "red"), ("step", "red")]
     assert cli("sweep", "--at", "2026-03-25T09:00") == []

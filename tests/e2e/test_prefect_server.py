@@ -6,45 +6,18 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
 from tests.conftest import CONFIG_DIR, ROOT
+from tests.helpers import free_port, stop_process, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.prefect]
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(check, timeout: float, what: str):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
 
 
 def config_with_todays_fiscal_source(tmp_path: Path) -> Path:
@@ -84,9 +57,9 @@ def test_deploy_to_a_prefect_server_and_a_worker_publishes_into_the_ledger(tmp_p
                   "PREFECT_WORKER_PREFETCH_SECONDS": "5"}
     logs = tmp_path / "logs"
     logs.mkdir()
-    server = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port",
-                               str(port)], env=env, cwd=tmp_path, stdout=(logs / "server.log").open("w"),
-                              stderr=subprocess.STDOUT)
+    with (logs / "server.log").open("w") as log:  # the server writes to its own copy of the file
+        server = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port",
+                                   str(port)], env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
     worker = None
     try:
         def healthy() -> bool:
@@ -95,7 +68,7 @@ def test_deploy_to_a_prefect_server_and_a_worker_publishes_into_the_ledger(tmp_p
             except requests.RequestException:
                 return False
 
-        wait_for(healthy, 60, "the Prefect server")
+        wait_for(healthy, 60, "the Prefect server", every=0.5)
         subprocess.run([str(BIN / "gkflow"), "init"], env=client_env, cwd=tmp_path, check=True,
                        capture_output=True, timeout=60)
         deployed = subprocess.run([str(BIN / "gkflow"), "deploy", "--pool", "gk-test", "--json"],
@@ -108,9 +81,10 @@ def test_deploy_to_a_prefect_server_and_a_worker_publishes_into_the_ledger(tmp_p
         [schedule] = fiscal["schedules"]
         assert schedule["schedule"]["cron"] == "0 9 5 * *"
         assert schedule["schedule"]["timezone"] == "Asia/Shanghai"
-        worker = subprocess.Popen([str(BIN / "prefect"), "worker", "start", "--pool", "gk-test", "--type",
-                                   "process"], env=client_env, cwd=tmp_path,
-                                  stdout=(logs / "worker.log").open("w"), stderr=subprocess.STDOUT)
+        with (logs / "worker.log").open("w") as log:
+            worker = subprocess.Popen([str(BIN / "prefect"), "worker", "start", "--pool", "gk-test", "--type",
+                                       "process"], env=client_env, cwd=tmp_path, stdout=log,
+                                      stderr=subprocess.STDOUT)
         triggered = subprocess.run([str(BIN / "prefect"), "deployment", "run",
                                     "publish-scheduled/fiscal-monthly"], env=client_env, cwd=tmp_path,
                                    capture_output=True, text=True, timeout=60)
@@ -127,7 +101,7 @@ def test_deploy_to_a_prefect_server_and_a_worker_publishes_into_the_ledger(tmp_p
                     "WHERE task = 'fiscal-monthly' AND status <> 'publishing'")).first()
 
         try:
-            row = wait_for(ledger_row, 75, "the worker's flow run to reach the ledger")
+            row = wait_for(ledger_row, 75, "the worker's flow run to reach the ledger", every=0.5)
         except AssertionError:
             raise AssertionError("no ledger row; worker log:\n" + (logs / "worker.log").read_text()[-3000:]) \
                 from None
@@ -138,5 +112,5 @@ def test_deploy_to_a_prefect_server_and_a_worker_publishes_into_the_ledger(tmp_p
         engine.dispose()
     finally:
         if worker is not None:
-            stop(worker)
-        stop(server)
+            stop_process(worker)
+        stop_process(server)

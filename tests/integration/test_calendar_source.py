@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from datetime import date
 from pathlib import Path
 
 import chinese_calendar.constants
@@ -12,18 +11,16 @@ import pytest
 from gkflow.config.calendar import load_calendar
 from gkflow.domain.calendar import DueDate
 from gkflow.domain.errors import InvalidConfig
+from tests.conftest import CONFIG_DIR
+from tests.helpers import d
 
-SHIPPED_CONFIG = Path(__file__).parents[2] / "config"
+SHIPPED_CONFIG = CONFIG_DIR
 
 FESTIVALS_2027 = (
     "provisional_festivals:\n"
     "  2027: {spring_festival: 2027-02-06, qingming: 2027-04-05,"
     " dragon_boat: 2027-06-09, mid_autumn: 2027-09-15}\n"
 )
-
-
-def d(text: str) -> date:
-    return date.fromisoformat(text)
 
 
 def write_config(tmp_path: Path, text: str) -> Path:

@@ -15,18 +15,15 @@ from gkflow.domain.cases import Actor
 from gkflow.domain.errors import Conflict
 from gkflow.services import cases as case_service
 from gkflow.services.audit import verify_all
-from gkflow.services.cases import Applicant, fire, submit_case
+from gkflow.services.cases import Applicant, Submitted, fire, submit_case
 from gkflow.services.read_models import LimitView
 from gkflow.services.views import public_case, show_case
+from tests.helpers import at, drop_append_only_trigger, submit
 
 CLERK = Actor("li.clerk", "window_clerk", "格尔木市人民政府办公室")
 HANDLER = Actor("zhao.handler", "handler", "格尔木市人民政府办公室")
 HEAD = Actor("wang.head", "department_head", "格尔木市人民政府办公室")
 APPLICANT = Applicant("张三", "13912345678", "630101199001011234", "zhang@example.cn")
-
-
-def at(day: str, hour: int = 10) -> datetime:
-    return datetime.fromisoformat(f"{day}T{hour:02d}:00:00+08:00")
 
 
 def counts(rt) -> tuple[int, int, int]:
@@ -37,13 +34,14 @@ def counts(rt) -> tuple[int, int, int]:
         )
 
 
-def submit(rt, day: str = "2026-03-02"):
-    return submit_case(rt, "gov-info-request", APPLICANT, received_at=at(day),
-                       fields={"requested_information": "2025年格尔木市财政预算执行情况"})
+def submit_on(rt, day: str = "2026-03-02") -> Submitted:
+    """张三's request for information, received at 10:00 on ``day``."""
+    return submit(rt, applicant=APPLICANT, received_at=at(day),
+                  fields={"requested_information": "2025年格尔木市财政预算执行情况"})
 
 
 def test_a_case_goes_from_submission_to_completion_with_its_timeline_and_notices(rt):
-    s = submit(rt)
+    s = submit_on(rt)
     assert len(s.query_code) == 8 and s.case_no.startswith("GK20260302-")
     fire(rt, s.case_no, "accept", CLERK, occurred_at=at("2026-03-03"))
     fire(rt, s.case_no, "decide", HANDLER, fields={"outcome": "予以公开"}, occurred_at=at("2026-03-10"))
@@ -67,7 +65,7 @@ def test_a_case_goes_from_submission_to_completion_with_its_timeline_and_notices
 
 
 def test_notice_payload_masks_the_applicant_and_names_department_and_promised_date(rt):
-    s = submit(rt)
+    s = submit_on(rt)
     with rt.engine.connect() as conn:
         payload = json.loads(conn.execute(select(OutboxRow.__table__.c.payload)).scalars().first())
     assert payload["applicant_name"] == "张*"
@@ -77,8 +75,8 @@ def test_notice_payload_masks_the_applicant_and_names_department_and_promised_da
 
 
 def test_a_case_keeps_the_rules_in_force_on_the_day_it_was_received(rt):
-    old = submit(rt, "2019-05-14")
-    new = submit(rt, "2019-05-15")
+    old = submit_on(rt, "2019-05-14")
+    new = submit_on(rt, "2019-05-15")
     assert show_case(rt, old.case_no).item_version == 1
     assert show_case(rt, old.case_no).statutory_limit == LimitView(days=15, unit="working")
     assert show_case(rt, new.case_no).item_version == 2
@@ -86,7 +84,7 @@ def test_a_case_keeps_the_rules_in_force_on_the_day_it_was_received(rt):
 
 
 def test_a_stale_version_is_a_conflict_and_changes_nothing(rt):
-    s = submit(rt)
+    s = submit_on(rt)
     fire(rt, s.case_no, "accept", CLERK, expected_version=1, occurred_at=at("2026-03-03"))
     before = counts(rt)
     with pytest.raises(Conflict):
@@ -96,7 +94,7 @@ def test_a_stale_version_is_a_conflict_and_changes_nothing(rt):
 
 
 def test_a_failure_inside_a_transition_leaves_no_event_and_no_outbox_row(rt, monkeypatch):
-    s = submit(rt)
+    s = submit_on(rt)
     fire(rt, s.case_no, "accept", CLERK, occurred_at=at("2026-03-03"))
     before = counts(rt)
 
@@ -113,7 +111,7 @@ def test_a_failure_inside_a_transition_leaves_no_event_and_no_outbox_row(rt, mon
 
 
 def test_many_threads_advancing_one_case_exactly_one_wins_per_version(rt):
-    s = submit(rt)
+    s = submit_on(rt)
     fire(rt, s.case_no, "accept", CLERK, occurred_at=at("2026-03-03"))
     outcomes: list[str] = []
     lock = threading.Lock()
@@ -141,7 +139,7 @@ def test_many_threads_advancing_one_case_exactly_one_wins_per_version(rt):
 
 
 def test_the_database_refuses_updates_and_deletes_of_history(rt):
-    submit(rt)
+    submit_on(rt)
     for statement in ("UPDATE events SET comment = 'rewritten'", "DELETE FROM events"):
         with pytest.raises(DBAPIError, match="append-only"), rt.engine.begin() as conn:
             conn.execute(text(statement))
@@ -149,16 +147,13 @@ def test_the_database_refuses_updates_and_deletes_of_history(rt):
 
 
 def test_audit_verify_reports_the_first_broken_link_after_tampering(rt):
-    s = submit(rt)
+    s = submit_on(rt)
     fire(rt, s.case_no, "accept", CLERK, occurred_at=at("2026-03-03"))
     fire(rt, s.case_no, "decide", HANDLER, fields={"outcome": "予以公开"}, occurred_at=at("2026-03-04"))
     assert verify_all(rt).ok
     # An attacker with database rights drops the guard and rewrites a decision.
+    drop_append_only_trigger(rt.engine)
     with rt.engine.begin() as conn:
-        if rt.engine.dialect.name == "sqlite":
-            conn.execute(text("DROP TRIGGER events_no_update"))
-        else:
-            conn.execute(text("DROP TRIGGER events_no_update_delete ON events"))
         conn.execute(text("UPDATE events SET fields = '{\"outcome\": \"不予公开\"}' WHERE seq = 3"))
     report = verify_all(rt)
     assert not report.ok
@@ -168,7 +163,7 @@ def test_audit_verify_reports_the_first_broken_link_after_tampering(rt):
 def test_public_lookup_needs_the_query_code_and_answers_the_same_not_found_either_way(rt):
     from gkflow.domain.errors import NotFound
 
-    s = submit(rt)
+    s = submit_on(rt)
     view = public_case(rt, s.case_no, s.query_code.lower())
     assert view.applicant.phone == "139****5678" and view.applicant.name == "张*"
     assert all(t.actor in ("申请人", "工作人员") for t in view.timeline)
@@ -183,7 +178,7 @@ def test_public_lookup_needs_the_query_code_and_answers_the_same_not_found_eithe
 
 
 def test_clock_stops_while_awaiting_correction_and_restarts_from_the_corrected_application(rt):
-    s = submit(rt)
+    s = submit_on(rt)
     fire(rt, s.case_no, "request_correction", CLERK,
          fields={"corrections": "请补充申请人身份证明", "correction_period": "15个工作日"},
          occurred_at=at("2026-03-04"))
@@ -229,14 +224,11 @@ def test_a_naive_receipt_time_is_local_time_whatever_the_server_zone(rt):
 
 
 def test_audit_names_the_case_whose_last_events_were_cut_off_or_whose_events_are_all_gone(rt):
-    submit(rt)  # an intact case before the broken one
-    second = submit(rt)
+    submit_on(rt)  # an intact case before the broken one
+    second = submit_on(rt)
     fire(rt, second.case_no, "accept", CLERK, occurred_at=at("2026-03-03"))
+    drop_append_only_trigger(rt.engine)
     with rt.engine.begin() as conn:
-        if rt.engine.dialect.name == "sqlite":
-            conn.execute(text("DROP TRIGGER events_no_delete"))
-        else:
-            conn.execute(text("DROP TRIGGER events_no_update_delete ON events"))
         conn.execute(text("DELETE FROM events WHERE seq = 2"))
     report = verify_all(rt)
     assert (report.first_break.case_no, report.first_break.seq) == (second.case_no, 1)
@@ -249,7 +241,7 @@ def test_audit_names_the_case_whose_last_events_were_cut_off_or_whose_events_are
 
 
 def test_a_back_dated_step_is_stamped_with_the_wall_clock_for_delivery(rt):
-    s = submit(rt, "2026-02-02")
+    s = submit_on(rt, "2026-02-02")
     fire(rt, s.case_no, "request_correction", CLERK, occurred_at=at("2026-02-03"),
          fields={"corrections": "补充身份证明", "correction_period": "15日"})
     with rt.engine.connect() as conn:

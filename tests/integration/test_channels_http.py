@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import time
 from collections.abc import Iterator
 
@@ -18,6 +17,7 @@ from notifications.message import RenderedMessage
 from notifications.policy import Status
 from notifications.render import render
 from notifications.samples import case_context
+from tests.helpers import free_port, wait_for
 
 PHONE = "13912345678"
 OPENID = "oAbCdEfGhIjKlMnOpQrStUvWxYz0"
@@ -39,12 +39,6 @@ def sms_message() -> RenderedMessage:
 @pytest.fixture
 def sms(httpserver: HTTPServer) -> SmsChannel:
     return SmsChannel(httpserver.url_for("/sms"), "api-key-1", "【格尔木市政务服务】", timeout=(1, 2))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_sms_is_posted_with_bearer_auth_idempotency_key_and_signature(
@@ -116,7 +110,9 @@ def test_sms_read_timeout_is_temporary(httpserver: HTTPServer, sms_message: Rend
 
     with pytest.raises(TemporaryFailure, match="timeout"):
         channel.send(sms_message, PHONE, KEY)
-    time.sleep(0.5)  # let the server finish the slow answer before the next test
+    # The server (shared by the session's tests) logs the request once its slow answer is done:
+    # wait for that, so the answer cannot land in the next test's log or hold up its requests.
+    wait_for(lambda: httpserver.log, 5, "the server to finish the slow answer")
 
 
 def test_sms_connection_refused_is_temporary_and_keeps_the_key_out_of_the_reason(

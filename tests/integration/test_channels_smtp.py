@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator
-from email import message_from_bytes, policy
-from email.message import EmailMessage
-from typing import Any
-
 import pytest
-from aiosmtpd.controller import Controller
 
 from notifications.channels import EmailChannel
 from notifications.channels.email import message_id
@@ -17,48 +10,10 @@ from notifications.errors import PermanentFailure, TemporaryFailure
 from notifications.policy import Status
 from notifications.render import render
 from notifications.samples import case_context
+from tests.helpers import Mailbox, free_port
 
 SENDER = "格尔木市政务服务 <noreply@zwfw.example.cn>"
 KEY = "outbox-7-email"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Mailbox:
-    """Accepts mail for anyone except addresses whose local part names an SMTP reply."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.envelopes: list[Any] = []
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
-        if address.startswith("nobody@"):
-            return "550 5.1.1 mailbox unavailable"
-        if address.startswith("busy@"):
-            return "450 4.2.1 mailbox busy, try later"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
-        self.envelopes.append(envelope)
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))  # type: ignore[arg-type]
-        return "250 Message accepted for delivery"
-
-
-@pytest.fixture
-def mailbox() -> Iterator[tuple[Mailbox, int]]:
-    handler = Mailbox()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield handler, port
-    finally:
-        controller.stop()
 
 
 def channel_on(port: int) -> EmailChannel:

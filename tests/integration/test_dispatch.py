@@ -6,14 +6,12 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from pytest_httpserver import HTTPServer
 from sqlalchemy import select, update
 from werkzeug import Request, Response
@@ -24,22 +22,14 @@ from gkflow.delivery.dispatcher import Dispatcher, drain
 from gkflow.domain.cases import Actor
 from gkflow.domain.errors import InvalidConfig
 from gkflow.runtime import Runtime
-from gkflow.services.cases import Applicant, fire, submit_case
+from gkflow.services.cases import fire
 from notifications.channels.sandbox import read_inbox
 from notifications.channels.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
-from tests.integration.test_channels_smtp import Mailbox, free_port
+from tests.helpers import HOTLINE, submit
 
-GOV = "gov-info-request"
-HOTLINE = "hotline-complaint"
 PHONE = "13912345678"
 SECRET = "hotline-shared-secret"
 t = outbox.outbox_t
-
-
-def submit(rt: Runtime, item: str = GOV, **applicant: Any) -> str:
-    fields = {"requested_information": "2025年部门预算"} if item == GOV else {"content": "路灯不亮"}
-    who = Applicant("张三", applicant.pop("phone", PHONE), **applicant)
-    return submit_case(rt, item, who, fields=fields).case_no
 
 
 def rows(rt: Runtime) -> list[dict[str, Any]]:
@@ -63,17 +53,6 @@ def live_config(rt: Runtime, httpserver: HTTPServer, **changes: Any) -> Channels
     return replace(config, **changes)
 
 
-@pytest.fixture
-def mailbox() -> Iterator[tuple[Mailbox, int]]:
-    handler = Mailbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield handler, controller.port
-    finally:
-        controller.stop()
-
-
 def test_notices_reach_sms_email_wechat_and_12345_with_their_keys_and_every_status_is_recorded(
     rt, httpserver: HTTPServer, mailbox,
 ):
@@ -88,8 +67,8 @@ def test_notices_reach_sms_email_wechat_and_12345_with_their_keys_and_every_stat
         return Response(json.dumps({"id": "ticket-9"}), content_type="application/json")
 
     httpserver.expect_request("/12345", method="POST").respond_with_handler(platform)
-    gov = submit(rt, email="zhang@example.cn", wechat="oWX_openid_123")
-    hotline = submit(rt, HOTLINE)
+    gov = submit(rt, email="zhang@example.cn", wechat="oWX_openid_123").case_no
+    hotline = submit(rt, HOTLINE).case_no
     config = live_config(rt, httpserver, live={
         **live_config(rt, httpserver).live,
         "email": {"host": "127.0.0.1", "port": port, "sender": "政务服务 <noreply@zwfw.example.cn>"}})
@@ -138,7 +117,7 @@ def test_5xx_and_timeouts_are_retried_with_backoff_under_the_same_key_then_deliv
         return Response(json.dumps({"id": "ok", "status": "delivered"}), content_type="application/json")
 
     httpserver.expect_request("/sms").respond_with_handler(flaky)
-    case_no = submit(rt, email=None)
+    case_no = submit(rt, email=None).case_no
     config = live_config(rt, httpserver)
     config = replace(config, live={**config.live, "sms": {**config.live["sms"], "timeout": [1, 0.4]}})
     start = rt.now()
@@ -260,7 +239,7 @@ def test_hotline_reply_triggers_post_the_step_to_the_12345_platform_signed(rt, h
 
     httpserver.expect_request("/12345").respond_with_handler(platform)
     httpserver.expect_request("/sms").respond_with_json({"id": "x"})
-    case_no = submit(rt, HOTLINE)
+    case_no = submit(rt, HOTLINE).case_no
     fire(rt, case_no, "dispatch", Actor("d", "dispatcher"), fields={"assignee": "市住建局"})
     fire(rt, case_no, "sign", Actor("h", "handler"))
     report = drain(rt, worker="w", channels_config=live_config(rt, httpserver))
@@ -272,7 +251,7 @@ def test_hotline_reply_triggers_post_the_step_to_the_12345_platform_signed(rt, h
 
 
 def test_sandbox_all_delivers_every_channel_to_the_local_inbox_as_rendered_for_it(rt, tmp_path: Path):
-    case_no = submit(rt, email="zhang@example.cn")
+    case_no = submit(rt, email="zhang@example.cn").case_no
     submit(rt, phone="simulate-temporary-failure")
     config = ChannelsConfig(inbox_dir=tmp_path / "inbox", quiet_start="00:00", quiet_end="00:00")
     report = drain(rt, worker="w", channels_config=config)

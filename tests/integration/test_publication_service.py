@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -20,10 +19,7 @@ from gkflow.publication.service import publish_period, publish_task_period
 from gkflow.publication.status import publication_status
 from gkflow.publication.triggers import consume_milestones
 from gkflow.services.cases import Applicant, fire, submit_case
-from tests.conftest import ROOT
-from tests.helpers import with_settings
-
-SAMPLES = ROOT / "data" / "samples"
+from tests.helpers import sample_rows, with_settings, write_csv
 
 
 @pytest.fixture
@@ -40,19 +36,6 @@ def outbox(rt, topic: str) -> list[dict]:
     with rt.engine.connect() as conn:
         return [dict(r) for r in conn.execute(
             select(OutboxRow.__table__).where(OutboxRow.__table__.c.topic == topic)).mappings()]
-
-
-def write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
-
-
-def sample_rows(name: str) -> list[dict[str, str]]:
-    with (SAMPLES / name).open(encoding="utf-8-sig") as f:
-        return list(csv.DictReader(f))
 
 
 def test_a_month_of_fiscal_data_is_published_with_page_open_data_and_a_ledger_row(rt, clock):

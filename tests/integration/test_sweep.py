@@ -4,31 +4,26 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime
 
 from sqlalchemy import select
 
 from gkflow.db.models import CaseWarningRow, OutboxRow
 from gkflow.domain.cases import Actor
 from gkflow.services.audit import verify_all
-from gkflow.services.cases import Applicant, fire, submit_case
+from gkflow.services.cases import fire
 from gkflow.services.sweep import sweep
 from gkflow.services.views import show_case
+from tests.helpers import at, submit
 
 DEPARTMENT = "格尔木市人民政府办公室"
 
 
-def at(day: str) -> datetime:
-    return datetime.fromisoformat(f"{day}T09:00:00+08:00")
-
-
 def submitted(rt) -> str:
-    return submit_case(rt, "gov-info-request", Applicant("张三", "13912345678"), received_at=at("2026-03-02"),
-                       fields={"requested_information": "2025年预算"}).case_no
+    return submit(rt, received_at=at("2026-03-02", 9), fields={"requested_information": "2025年预算"}).case_no
 
 
 def raised(rt, day: str) -> list[tuple[str, str, str]]:
-    return [(w.scope, w.level, w.limit) for w in sweep(rt, now=at(day))]
+    return [(w.scope, w.level, w.limit) for w in sweep(rt, now=at(day, 9))]
 
 
 def test_step_and_case_warnings_are_raised_once_each_in_order(rt):
@@ -65,10 +60,10 @@ def test_step_and_case_warnings_are_raised_once_each_in_order(rt):
 def test_a_stopped_clock_raises_no_case_warning_and_a_new_step_gets_its_own(rt):
     case_no = submitted(rt)
     fire(rt, case_no, "request_correction", Actor("li", "window_clerk", DEPARTMENT),
-         fields={"corrections": "写明文号", "correction_period": "15日"}, occurred_at=at("2026-03-03"))
+         fields={"corrections": "写明文号", "correction_period": "15日"}, occurred_at=at("2026-03-03", 9))
     assert raised(rt, "2026-04-30") == []  # awaiting correction: the clock is stopped
     fire(rt, case_no, "submit_correction", Actor("li", "window_clerk", DEPARTMENT),
-         occurred_at=at("2026-05-06"))
+         occurred_at=at("2026-05-06", 9))
     assert raised(rt, "2026-06-30") == [("case", "red", "promised")]
 
 
@@ -76,10 +71,10 @@ def test_a_late_sweep_raises_red_without_a_stale_yellow_and_closed_cases_are_lef
     late = submitted(rt)
     closed = submitted(rt)
     fire(rt, closed, "request_correction", Actor("li", "window_clerk", DEPARTMENT),
-         fields={"corrections": "x", "correction_period": "15日"}, occurred_at=at("2026-03-03"))
+         fields={"corrections": "x", "correction_period": "15日"}, occurred_at=at("2026-03-03", 9))
     fire(rt, closed, "abandon", Actor("zhao", "handler", DEPARTMENT), fields={"reason": "逾期"},
-         occurred_at=at("2026-03-30"))
-    found = sweep(rt, now=at("2026-04-30"))
+         occurred_at=at("2026-03-30", 9))
+    found = sweep(rt, now=at("2026-04-30", 9))
     assert sorted((w.case_no, w.scope, w.level) for w in found) == [(late, "case", "red"),
                                                                      (late, "step", "red")]
 
@@ -89,7 +84,7 @@ def test_two_sweeps_at_once_raise_each_warning_once(sqlite_rt):
     for _ in range(3):
         submitted(rt)
     results: list[int] = []
-    threads = [threading.Thread(target=lambda: results.append(len(sweep(rt, now=at("2026-03-24")))))
+    threads = [threading.Thread(target=lambda: results.append(len(sweep(rt, now=at("2026-03-24", 9)))))
                for _ in range(2)]
     for t in threads:
         t.start()

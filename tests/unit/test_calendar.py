@@ -14,6 +14,7 @@ from gkflow.domain.calendar import (
     YearSchedule,
 )
 from gkflow.domain.errors import CalendarUnknownYear, InvalidConfig, InvalidInput
+from tests.helpers import d
 
 # Checked against lunar-python, lunardate, ephem and chinese-calendar's solar terms.
 FESTIVALS = {
@@ -36,10 +37,6 @@ FESTIVALS = {
         "mid_autumn": date(2027, 9, 15),
     },
 }
-
-
-def d(text: str) -> date:
-    return date.fromisoformat(text)
 
 
 def days(first: str, last: str) -> list[date]:

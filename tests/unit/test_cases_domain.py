@@ -8,17 +8,10 @@ from pathlib import Path
 import pytest
 
 from gkflow.catalogue import catalogue_from, load_catalogue_files
-from gkflow.config.calendar import package_schedules
-from gkflow.domain.calendar import WorkingCalendar
 from gkflow.domain.cases import Actor, open_clocks, plan_transition
 from gkflow.domain.errors import Forbidden, InvalidInput, TransitionNotAllowed
 
 ITEMS = Path(__file__).resolve().parents[2] / "config" / "items" / "gov-info-request.yaml"
-
-
-@pytest.fixture(scope="module")
-def cal() -> WorkingCalendar:
-    return WorkingCalendar(package_schedules())
 
 
 @pytest.fixture(scope="module")

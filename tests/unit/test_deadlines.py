@@ -4,17 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
-
-from gkflow.config.calendar import package_schedules
-from gkflow.domain.calendar import WorkingCalendar
 from gkflow.domain.deadlines import LimitClock, days_left, warning_level
 from gkflow.domain.items import Limit, LimitUnit
-
-
-@pytest.fixture(scope="module")
-def cal() -> WorkingCalendar:
-    return WorkingCalendar(package_schedules())
 
 
 def working(days: int) -> Limit:

@@ -4,7 +4,6 @@ gkflow itself builds (services.cases.notice_context); a context missing a value 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,8 +16,8 @@ from gkflow.settings import Settings
 from notifications.errors import MissingTemplateValue
 from notifications.notices import REQUIRED_FIELDS, required_keys
 from notifications.render import render
+from tests.conftest import CONFIG_DIR
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 LOADED, PROBLEMS = load_catalogue_files(CONFIG_DIR / "items")
 
 

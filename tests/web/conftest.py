@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from gkflow.runtime import Runtime
 from gkflow.services.sessions import issue_token
 from gkflow.web.app import create_app
+from tests.helpers import GOV
 
-GOV = "gov-info-request"
 GOV_DEPT = "格尔木市人民政府办公室"
 DEMO_PASSWORD = "gkflow-demo"
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
