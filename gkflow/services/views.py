@@ -187,6 +187,9 @@ def timeline_entry(rt: Runtime, item: ItemVersion, ev: Mapping[str, Any]) -> Tim
         at=local_iso(rt, ev["at"]),
         comment=ev["comment"],
         fields=json.loads(ev["fields"] or "{}"),
+        backdated=ev.get("backdate_reason") is not None,
+        recorded_at=local_iso(rt, ev.get("recorded_at")),
+        backdate_reason=ev.get("backdate_reason"),
     )
 
 
@@ -237,6 +240,7 @@ def public_case(rt: Runtime, case_no: str, query_code: str) -> PublicCase:
         entry.model_copy(update={
             "actor": "申请人" if entry.role == "applicant" else "工作人员",
             "fields": _public_fields(item, entry),
+            "backdate_reason": None,
         })
         for entry in (timeline_entry(rt, item, ev) for ev in load_events(rt, row["id"]))
     ]
