@@ -66,7 +66,7 @@ def _recompute_one(rt: Runtime, case_no: str, calendar: Calendar, now: datetime)
         item = rt.item(row["item_code"], row["item_version"])
         events = conn.execute(select(events_t).where(events_t.c.case_id == row["id"])
                               .order_by(events_t.c.seq)).mappings().all()
-        steps = [step_of(ev, rt.local_date(ev["at"])) for ev in events]
+        steps = [step_of(dict(ev), rt.local_date(ev["at"])) for ev in events]
         history = replay(item, row["received_on"], steps, calendar).columns()
         columns = {key: history[key] for key in RECOUNTED}
         if all(row[k] == v for k, v in columns.items()):
