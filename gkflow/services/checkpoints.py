@@ -183,31 +183,29 @@ def publish_roots(rt: Runtime) -> Path:
 
 
 def _page(rt: Runtime, statements: list[dict[str, Any]]) -> str:
-    rows = []
+    items = []
     for s in reversed(statements):
         at = datetime.strptime(s["created_at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
         sig = s.get("signature") or {}
         key_id = html.escape(str(sig.get("key_id")))
-        rows.append(
-            f"<tr><td>{s['number']}</td><td>{at.astimezone(rt.settings.tz):%Y-%m-%d %H:%M}</td>"
-            f"<td>{s['cases']}</td><td>{s['events']}</td><td class='h'>{html.escape(s['root'])}</td>"
-            f"<td>{html.escape(str(sig.get('alg', '')).upper())}<br>"
-            f"<a href='{key_id}.pem'>公钥 {key_id}</a>"
-            "</td></tr>")
+        items.append(
+            f"<li><p><strong>第 {s['number']} 号</strong> · {at.astimezone(rt.settings.tz):%Y-%m-%d %H:%M}"
+            f" · 办件 {s['cases']} 件 · 办理记录 {s['events']} 条</p>"
+            f"<p class='muted'>根值（SM3）</p><p class='h'>{html.escape(s['root'])}</p>"
+            f"<p class='muted'>签名：{html.escape(str(sig.get('alg', '')).upper())} · "
+            f"<a href='{key_id}.pem'>公钥 {key_id}</a></p></li>")
     return (
         "<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        "<title>办理记录校验点</title><style>body{font-family:sans-serif;margin:1rem;max-width:70rem}"
-        "table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:.3rem;"
-        "text-align:left;vertical-align:top}.h{font-family:monospace;word-break:break-all}"
-        ".wrap{overflow-x:auto}</style></head><body>"
+        "<title>办理记录校验点</title><style>body{font-family:sans-serif;margin:1rem auto;max-width:50rem;"
+        "padding:0 1rem;line-height:1.5}ol{list-style:none;padding:0}li{border:1px solid #cbd2d9;"
+        "border-radius:6px;padding:.2rem .8rem;margin:.6rem 0}li p{margin:.3rem 0}.muted{color:#52606d;"
+        "font-size:.9rem}.h{font-family:monospace;word-break:break-all}</style></head><body>"
         "<h1>办理记录校验点</h1>"
         "<p>本系统每小时对全部办件的办理记录生成一个校验点：以 SM3 计算的默克尔树根值，连同办件数、"
         "记录数和生成时间，经数字签名后在此公开。任何对已记录办理过程的删改，都会与已公开的根值不符。"
         "<a href='checkpoints.json'>下载全部校验点（JSON）</a></p>"
-        "<div class='wrap'><table><thead><tr><th>序号</th><th>生成时间</th><th>办件数</th><th>记录数</th>"
-        f"<th>根值（SM3）</th><th>签名</th></tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
-        "</body></html>"
+        f"<ol>{''.join(items)}</ol></body></html>"
     )
 
 
