@@ -12,6 +12,7 @@ from pathlib import Path
 
 from gkflow.runtime import Runtime
 from gkflow.services.catalogue_sync import init_database
+from gkflow.services.keys import generate_missing_keys
 from gkflow.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,6 +64,7 @@ def sqlite_runtime() -> Iterator[Runtime]:
     try:
         settings = Settings(var_dir=tmp / "var", database_url=f"sqlite:///{tmp / 'bench.db'}",
                             config_dir=bench_config(tmp))
+        generate_missing_keys(settings)
         rt = Runtime(settings)
         init_database(rt)
         yield rt
@@ -92,6 +94,7 @@ def postgres_runtime() -> Iterator[Runtime]:
     url = f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
     try:
         settings = Settings(var_dir=tmp / "var", database_url=url, config_dir=bench_config(tmp))
+        generate_missing_keys(settings)
         rt = Runtime(settings)
         init_database(rt)
         yield rt

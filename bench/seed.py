@@ -1,11 +1,13 @@
-"""Seed many cases fast (raw executemany) for lookup benchmarks; rows look like gkflow's own."""
+"""Seed many cases fast (raw executemany) for lookup benchmarks; rows look like gkflow's own (with
+the unkeyed chain of before the keyed one, which `audit verify` still accepts)."""
 
 from __future__ import annotations
 
 import sqlite3
 from datetime import UTC, date, datetime, timedelta
 
-from gkflow.domain.events import GENESIS_HASH, event_hash
+from gkflow.domain.events import GENESIS_HASH
+from gkflow.domain.events import legacy_event_hash as event_hash
 from gkflow.domain.identifiers import hash_query_code
 
 CASE_COLUMNS = (

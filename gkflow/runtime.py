@@ -21,6 +21,7 @@ from gkflow.settings import Settings
 
 if TYPE_CHECKING:
     from gkflow.domain.calendar import WorkingCalendar
+    from gkflow.integrity.keys import ChainKeyring
 
 
 @dataclass
@@ -34,6 +35,13 @@ class Runtime:
     @cached_property
     def engine(self) -> Engine:
         return self.engine_override or make_engine(self.settings.db_url)
+
+    @cached_property
+    def keyring(self) -> ChainKeyring:
+        """The chain's HMAC keys (read once; InvalidConfig when none is configured)."""
+        from gkflow.integrity.keys import load_keyring
+
+        return load_keyring(self.settings)
 
     @property
     def calendar(self) -> WorkingCalendar:

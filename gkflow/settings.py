@@ -7,7 +7,7 @@ from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -18,7 +18,9 @@ class Settings(BaseSettings):
 
     var_dir: Path = Path("./var")
     database_url: str | None = None
-    config_dir: Path = Path("./config")
+    # None: the `config` folder of the source tree gkflow runs from (never the working directory,
+    # so a command run from another folder does not silently miss calendar.yaml).
+    config_dir: Path = Field(default_factory=lambda: _default_config_dir())
     timezone: str = "Asia/Shanghai"
     # Share of a time limit used before the yellow warning (红黄牌预警).
     yellow_share: float = Field(default=0.8, gt=0, lt=1)
@@ -29,6 +31,24 @@ class Settings(BaseSettings):
     hotline_secret: str | None = None
     # A CMS that receives every publication; overrides `cms.url` in config/publication.yaml.
     cms_url: str | None = None
+    # The keyed chain of the history (办理记录): "ID:BASE64" (at least 32 random bytes). Unset: the
+    # key file `chain.keys` in key_dir. Never stored in the database.
+    chain_key: SecretStr | None = None
+    # Retired chain keys that still verify older events: "ID:BASE64,ID:BASE64".
+    chain_retired_keys: SecretStr | None = None
+    # Where `gkflow init` (embedded) or `gkflow audit keygen` writes the keys; default var_dir/keys.
+    key_dir: Path | None = None
+    # Signature of the checkpoints: ed25519 (default) or sm2 (needs the `sm2` extra: tongsuopy).
+    checkpoint_signature: str = Field(default="ed25519", pattern="^(ed25519|sm2)$")
+
+    @property
+    def keys_path(self) -> Path:
+        return self.key_dir if self.key_dir is not None else self.var_dir / "keys"
+
+    @property
+    def embedded(self) -> bool:
+        """The embedded set-up: one machine on SQLite (PostgreSQL means the distributed one)."""
+        return self.db_url.startswith("sqlite")
 
     @property
     def db_url(self) -> str:
@@ -63,3 +83,8 @@ class Settings(BaseSettings):
     def secret(self, name: str) -> str | None:
         """A secret named by a config file (e.g. the CMS token's variable), from the environment."""
         return self.prefixed_environment().get(name) or os.environ.get(name) or None
+
+
+def _default_config_dir() -> Path:
+    """`config/` beside the installed package's source tree (an editable or source install)."""
+    return Path(__file__).resolve().parent.parent / "config"

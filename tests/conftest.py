@@ -84,8 +84,10 @@ def _reset_postgres(url: str) -> None:
 
 def make_runtime(url: str, tmp_path: Path, clock: FixedClock) -> Runtime:
     from gkflow.services.catalogue_sync import init_database
+    from gkflow.services.keys import generate_missing_keys
 
     settings = Settings(var_dir=tmp_path / "var", database_url=url, config_dir=CONFIG_DIR)
+    generate_missing_keys(settings)  # as `gkflow init` does on the embedded default
     rt = Runtime(settings, clock)
     init_database(rt)
     return rt

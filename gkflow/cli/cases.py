@@ -28,7 +28,9 @@ def _case_text(view: dict[str, Any]) -> str:
         lines.append(f"warning: {w['level']} on {w['scope']} (due {w['due']})")
     for t in view.get("timeline", []):
         lines.append(f"  #{t['seq']} {t['at']} {t['action']} -> {t['to']} by {t['actor']} ({t['role']})"
-                     + (f": {t['comment']}" if t["comment"] else ""))
+                     + (f": {t['comment']}" if t["comment"] else "")
+                     + (f"  [补录 {t['recorded_at']}: {t['backdate_reason']}]" if t.get("backdate_reason")
+                        else ""))
     return "\n".join(lines)
 
 
@@ -70,16 +72,20 @@ def case_advance(
     comment: Annotated[str | None, typer.Option("--comment")] = None,
     field: Annotated[list[str] | None, typer.Option("--field", help="k=v, repeatable")] = None,
     at: Annotated[str | None, typer.Option("--at", help="ISO; local time if naive")] = None,
+    reason: Annotated[str | None, typer.Option(
+        "--reason", help="why a back-dated --at is entered late (补录), e.g. 根据纸质记录补录")] = None,
     json_: JsonFlag = False,
 ) -> None:
-    """Fire one transition (办理环节)."""
+    """Fire one transition (办理环节); a step dated in the past (--at) is a back-dated entry and
+    needs --reason."""
     from gkflow.domain.cases import Actor
     from gkflow.services.cases import fire
     from gkflow.services.views import show_case
 
     rt = runtime()
     fire(rt, case_no, action, Actor(actor, role, department), fields=parse_fields(field),
-         expected_version=expected_version, comment=comment, occurred_at=parse_time(at, rt))
+         expected_version=expected_version, comment=comment, occurred_at=parse_time(at, rt),
+         backdate_reason=reason)
     view = plain_data(show_case(rt, case_no))
     emit(view, json_, lambda: _case_text(view))
 

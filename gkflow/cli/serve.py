@@ -11,20 +11,31 @@ from gkflow.cli.common import JsonFlag, emit, handles_errors, runtime
 
 @handles_errors
 def init(json_: JsonFlag = False) -> None:
-    """Create/upgrade the database and load the catalogue."""
+    """Create/upgrade the database, load the catalogue, and seal the history (keys, first checkpoint).
+
+    On the embedded set-up (SQLite) missing keys are generated into the key dir (owner-only); with
+    PostgreSQL they must be configured (`gkflow audit keygen` on one machine, then shared)."""
     from gkflow.services.catalogue_sync import init_database
-    from gkflow.services.recompute import recompute_provisional
+    from gkflow.services.checkpoints import ensure_first_checkpoint, require_keys
+    from gkflow.services.keys import generate_missing_keys
+    from gkflow.services.recompute import recompute_from_history
 
     rt = runtime()
+    keys_written = generate_missing_keys(rt.settings) if rt.settings.embedded else []
+    require_keys(rt.settings)  # a missing key stops here, before the database is touched
     report = init_database(rt)
-    recomputed = recompute_provisional(rt)
+    recomputed = recompute_from_history(rt)
+    sealed = ensure_first_checkpoint(rt)
     added = [f"{c} v{v}" for c, v in report.added]
     data = {"database": _safe_url(rt.settings.db_url), "added": added,
-            "unchanged": report.unchanged, "due_dates_recomputed": len(recomputed)}
+            "unchanged": report.unchanged, "due_dates_recomputed": len(recomputed),
+            "keys_written": keys_written, "first_checkpoint": sealed["number"] if sealed else None}
     emit(data, json_, lambda: (
         f"database ready: {data['database']}\n"
         f"item versions added: {len(report.added)} ({', '.join(added) or '-'}); "
-        f"unchanged: {report.unchanged}; provisional due dates recomputed: {len(recomputed)}"
+        f"unchanged: {report.unchanged}; due dates recomputed from the history: {len(recomputed)}"
+        + "".join(f"\nwrote key {p} (owner-only)" for p in keys_written)
+        + (f"\nhistory sealed by checkpoint #{sealed['number']}" if sealed else "")
     ))
 
 
@@ -42,6 +53,10 @@ def serve(
     json_: JsonFlag = False,
 ) -> None:
     """Run the web app (and, unless --no-scheduler, the embedded scheduler)."""
+    from gkflow.services.checkpoints import require_keys
+    from gkflow.settings import Settings
     from gkflow.web.server import run_server
+
+    require_keys(Settings())  # no key, no service: the history is never sealed with a default
 
     run_server(host=host, port=port, with_scheduler=not no_scheduler)

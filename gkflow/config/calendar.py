@@ -1,8 +1,10 @@
 """Builds the `WorkingCalendar` from the chinese-calendar package and `config/calendar.yaml`.
 
 The package supplies every year whose State Council notice it ships; the config file adds local
-days off / on, official years the package does not have yet (overriding it for the same year) and
-the lunar festival dates used for provisional years. See the comments in config/calendar.yaml.
+days off / on and official years the package does not have yet (overriding it for the same year).
+For provisional years the lunar festivals come from lunar-python (Spring Festival, Dragon Boat and
+Mid-Autumn from the lunar calendar, Qingming from the solar term) for any year; the file may still
+pin a year's dates. See the comments in config/calendar.yaml.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import os
 import threading
 from collections import defaultdict
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 
 import chinese_calendar.constants as cc
@@ -19,7 +22,7 @@ import yaml
 from gkflow.domain.calendar import FESTIVAL_KEYS, WorkingCalendar, YearSchedule
 from gkflow.domain.errors import InvalidConfig
 
-__all__ = ["CALENDAR_FILE", "load_calendar", "package_schedules"]
+__all__ = ["CALENDAR_FILE", "festival_dates", "load_calendar", "package_schedules"]
 
 CALENDAR_FILE = "calendar.yaml"
 
@@ -43,8 +46,8 @@ _cache_lock = threading.Lock()
 def load_calendar(config_dir: Path) -> WorkingCalendar:
     """The working-day calendar for `config_dir`; cached until calendar.yaml's mtime/size change.
 
-    A missing calendar.yaml means no local days and no extra years: the package's years are
-    official, later years provisional with fixed-date holidays only.
+    A missing calendar.yaml is an error: silently dropping local days and official years that the
+    package does not have yet would shift deadlines without anyone noticing.
     """
     path = os.path.join(config_dir, CALENDAR_FILE)
     # abspath, not resolve(): far cheaper on this per-transition path, and a symlinked alias
@@ -54,16 +57,37 @@ def load_calendar(config_dir: Path) -> WorkingCalendar:
         stat = os.stat(key)
         version: tuple[int, int] | None = (stat.st_mtime_ns, stat.st_size)
     except FileNotFoundError:
-        version = None
+        raise InvalidConfig(
+            f"{key}: the working-day calendar file is missing (config dir {os.path.abspath(config_dir)}; "
+            "set GKFLOW_CONFIG_DIR to the folder that holds calendar.yaml)"
+        ) from None
     with _cache_lock:
         hit = _cache.get(key)
         if hit is not None and hit[0] == version:
             return hit[1]
-    text = None if version is None else Path(key).read_text(encoding="utf-8")
+    text = Path(key).read_text(encoding="utf-8")
     calendar = _build(Path(path), text)
     with _cache_lock:
         _cache[key] = (version, calendar)
     return calendar
+
+
+@lru_cache(maxsize=512)
+def festival_dates(year: int) -> dict[str, date]:
+    """The Gregorian dates of the lunar festivals and of Qingming in ``year`` (Beijing time)."""
+    from lunar_python import Lunar, Solar
+
+    def solar(lunar_month: int, lunar_day: int) -> date:
+        s = Lunar.fromYmd(year, lunar_month, lunar_day).getSolar()
+        return date(s.getYear(), s.getMonth(), s.getDay())
+
+    qingming = Solar.fromYmd(year, 4, 15).getLunar().getJieQiTable()["清明"]
+    return {
+        "spring_festival": solar(1, 1),
+        "qingming": date(qingming.getYear(), qingming.getMonth(), qingming.getDay()),
+        "dragon_boat": solar(5, 5),
+        "mid_autumn": solar(8, 15),
+    }
 
 
 def package_schedules() -> dict[int, YearSchedule]:
@@ -118,6 +142,7 @@ def _build(path: Path, text: str | None) -> WorkingCalendar:
         provisional_festivals=parsed.festivals,
         local_holidays=off_days,
         local_workdays={d for d, _ in local_on},
+        festival_source=festival_dates,
     )
 
 

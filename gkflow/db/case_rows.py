@@ -6,14 +6,13 @@ writers (warnings, ratings, recomputed dates) use SQLAlchemy Core. Both store va
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
 
-from gkflow.db.fastsql import FastSQL, as_date, insert_sql
+from gkflow.db.fastsql import FastSQL, as_date, as_utc, insert_sql
 from gkflow.db.models import CaseRow, EventRow, OutboxRow, table_of
 from gkflow.domain.calendar import DueDate
 from gkflow.domain.cases import CaseClocks
@@ -36,11 +35,16 @@ FIRE_COLUMNS = (
     "extended", "statutory_due", "statutory_due_provisional", "promised_due",
     "promised_due_provisional", "step_due", "step_seq", "last_seq", "last_hash",
 )
-_SELECT_FOR_FIRE = f"SELECT {', '.join(FIRE_COLUMNS)} FROM cases WHERE case_no = :case_no"
+# The time of the case's last event comes along (its unique index makes it one look-up): a step may
+# not be dated before it.
+_SELECT_FOR_FIRE = (
+    f"SELECT {', '.join(FIRE_COLUMNS)}, (SELECT e.at FROM events e WHERE e.case_id = cases.id"
+    " AND e.seq = cases.last_seq) AS last_event_at FROM cases WHERE case_no = :case_no"
+)
 _DATE_COLUMNS = ("statutory_anchor", "promised_anchor", "statutory_due", "promised_due", "step_due")
 _BOOL_COLUMNS = ("clock_running", "extended", "statutory_due_provisional", "promised_due_provisional")
 EVENT_COLUMNS = ("case_id", "seq", "action", "from_state", "to_state", "actor", "role", "at", "comment",
-                 "fields", "prev_hash", "hash")
+                 "fields", "prev_hash", "hash", "chain_alg", "key_id", "recorded_at", "backdate_reason")
 OUTBOX_COLUMNS = ("created_at", "case_id", "case_no", "event_seq", "kind", "topic", "channel",
                   "recipient", "payload", "idempotency_key", "status", "attempts", "next_attempt_at",
                   "updated_at")
@@ -104,6 +108,7 @@ def lock_for_fire(db: FastSQL, case_no: str) -> dict[str, Any] | None:
         raw[column] = as_date(raw[column])
     for column in _BOOL_COLUMNS:
         raw[column] = bool(raw[column])
+    raw["last_event_at"] = as_utc(raw["last_event_at"])
     return raw
 
 
@@ -145,24 +150,19 @@ def insert_outbox(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
 
 
 def append_event_row(
-    conn: Connection, row: Mapping[str, Any], *, seq: int, new_hash: str, action: str, actor: str,
-    role: str, at: datetime, comment: str | None, fields: Mapping[str, str],
+    conn: Connection, row: Mapping[str, Any], event: Mapping[str, Any], *, updated_at: datetime,
     case_changes: Mapping[str, Any],
 ) -> None:
-    """Bump the case's version and chain head and insert the event; Conflict if the case moved."""
+    """Bump the case's version and chain head and insert the (sealed) event; Conflict if the case
+    moved."""
     updated = conn.execute(
         cases_t.update().where(cases_t.c.id == row["id"], cases_t.c.version == row["version"])
-        .values(**case_changes, version=row["version"] + 1, last_seq=seq, last_hash=new_hash,
-                updated_at=at)
+        .values(**case_changes, version=row["version"] + 1, last_seq=event["seq"], last_hash=event["hash"],
+                updated_at=updated_at)
     ).rowcount
     if updated != 1:
         raise Conflict(f"case {row['case_no']} changed meanwhile; try again")
-    conn.execute(events_t.insert().values(
-        case_id=row["id"], seq=seq, action=action, from_state=row["state"], to_state=row["state"],
-        actor=actor, role=role, at=at, comment=comment,
-        fields=json.dumps(dict(fields), ensure_ascii=False, sort_keys=True),
-        prev_hash=row["last_hash"], hash=new_hash,
-    ))
+    conn.execute(events_t.insert().values(case_id=row["id"], **event))
 
 
 # -- reads --------------------------------------------------------------------------------------

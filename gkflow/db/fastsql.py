@@ -93,3 +93,13 @@ def as_date(value: Any) -> date | None:
     if value is None or isinstance(value, date):
         return value
     return date.fromisoformat(value)
+
+
+def as_utc(value: Any) -> datetime | None:
+    """Instants come back as naive-UTC text from SQLite and as aware datetimes from PostgreSQL."""
+    if value is None:
+        return None
+    at: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if at.tzinfo is None:
+        return at.replace(tzinfo=UTC)
+    return at.astimezone(UTC)

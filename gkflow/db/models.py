@@ -102,7 +102,13 @@ class EventRow(SQLModel, table=True):
     comment: str | None = None
     fields: str = "{}"  # JSON
     prev_hash: str
-    hash: str
+    hash: str  # the MAC (or, for chain_alg NULL, the unkeyed SHA-256) sealing the event
+    # NULL: the unkeyed SHA-256 chain written before keys; "hmac-sm3": keyed (gkflow.domain.events).
+    chain_alg: str | None = None
+    key_id: str | None = None  # which chain key sealed it (keys rotate)
+    # A back-dated step (补录: window staff entering a paper record): when it was entered, and why.
+    recorded_at: datetime | None = None
+    backdate_reason: str | None = None
 
 
 class OutboxRow(SQLModel, table=True):

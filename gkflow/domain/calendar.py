@@ -1,7 +1,9 @@
 """China's working-day calendar (工作日 with 调休 make-up days), pure and precomputed per year.
 
 A year is either *official* (its State Council holiday notice is loaded as a `YearSchedule`) or
-*provisional* (weekends plus the statutory holidays of 全国年节及纪念日放假办法, no make-up days).
+*provisional* (weekends plus the statutory holidays of 全国年节及纪念日放假办法, with a holiday
+that falls on a weekend made up on the next working day as its Art. 6 says, and no 调休 make-up
+working days).
 Years before the earliest official year are unknown and raise `CalendarUnknownYear`; every result
 that touches a provisional year says so (`provisional=True`), so nothing is silently guessed.
 
@@ -13,7 +15,7 @@ them is provisional.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -29,7 +31,8 @@ __all__ = [
     "YearSchedule",
 ]
 
-# The lunar / solar-term festivals whose dates come as data (the stdlib has no lunar calendar).
+# The lunar / solar-term festivals whose dates come from outside the domain (the stdlib has no
+# lunar calendar): gkflow.config.calendar computes them with lunar-python for any year.
 FESTIVAL_KEYS: frozenset[str] = frozenset({"spring_festival", "qingming", "dragon_boat", "mid_autumn"})
 
 # Upper bound on N for add_* (100 years): far beyond any legal time limit, and it keeps a typo
@@ -102,13 +105,22 @@ class FixedHolidayRule:
     )
 
     def holidays(self, year: int, festival_dates: Mapping[str, date] | None = None) -> frozenset[date]:
-        """Statutory days off in `year`; lunar festivals only for the keys present in the data."""
+        """Statutory days off in `year` (lunar festivals for the keys present in the data), with
+        Art. 6's make-up days: every one of these is a holiday of all citizens, so each that falls
+        on a Saturday or Sunday is made up on the first weekday after it that is not already off."""
         days = {date(year, month, day) for month, day in self.fixed}
         if festival_dates:
             for key, offsets in self.festivals:
                 anchor = festival_dates.get(key)
                 if anchor is not None:
                     days.update(anchor + timedelta(days=offset) for offset in offsets)
+        statutory = sorted(days)
+        for day in statutory:
+            if day.weekday() >= 5:
+                extra = day + timedelta(days=1)
+                while extra.weekday() >= 5 or extra in days:
+                    extra += timedelta(days=1)
+                days.add(extra)
         return frozenset(d for d in days if d.year == year)
 
 
@@ -132,7 +144,10 @@ class WorkingCalendar:
         provisional_festivals: Mapping[int, Mapping[str, date]] = {},  # noqa: B006 - read only
         local_holidays: Iterable[date] = (),
         local_workdays: Iterable[date] = (),
+        festival_source: Callable[[int], Mapping[str, date]] | None = None,
     ) -> None:
+        """``provisional_festivals`` are explicit dates per year; ``festival_source`` gives them for
+        any other provisional year (without either, only fixed-date holidays are known)."""
         for year, schedule in official.items():
             if schedule.year != year:
                 raise InvalidConfig(f"schedule for {schedule.year} is filed under year {year}")
@@ -147,6 +162,7 @@ class WorkingCalendar:
         self._festivals: dict[int, dict[str, date]] = {
             year: dict(f) for year, f in provisional_festivals.items()
         }
+        self._festival_source = festival_source
         local_off = frozenset(_plain_date(d) for d in local_holidays)
         local_on = frozenset(_plain_date(d) for d in local_workdays)
         clash = sorted(local_off & local_on)
@@ -262,7 +278,10 @@ class WorkingCalendar:
             off = {d.toordinal() for d in schedule.holidays}
             on = {d.toordinal() for d in schedule.workdays}
         else:
-            off = {d.toordinal() for d in _STATUTORY.holidays(year, self._festivals.get(year))}
+            festivals = self._festivals.get(year)
+            if festivals is None and self._festival_source is not None:
+                festivals = dict(self._festival_source(year))
+            off = {d.toordinal() for d in _STATUTORY.holidays(year, festivals)}
             on = set()
         off |= self._local_off.get(year, set())
         on = (on - off) | self._local_on.get(year, set())

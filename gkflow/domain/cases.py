@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta, tzinfo
 
 from gkflow.domain.access import DEPARTMENT_FREE_ROLES
 from gkflow.domain.calendar import DueDate
@@ -14,6 +14,10 @@ from gkflow.domain.items import ClockEffect, FieldSpec, ItemVersion, Transition
 
 # A transition field with this name assigns the case to a handling department (承办单位).
 ASSIGNEE_FIELD = "assignee"
+# A step dated more than this before the wall clock is back-dated (补录) and needs a reason: a few
+# minutes cover the time it takes to type in what just happened at the window.
+BACKDATE_TOLERANCE = timedelta(minutes=15)
+BACKDATE_REASON_MAX = 500
 
 
 @dataclass(frozen=True)
@@ -172,3 +176,33 @@ def plan_transition(
         closes=item.is_final(transition.target),
         values=values,
     )
+
+
+def check_step_time(
+    at: datetime, *, previous_at: datetime | None, now: datetime, reason: str | None, tz: tzinfo
+) -> str | None:
+    """Ordered time: a step may not be dated before the case's previous event (hence its receipt);
+    one dated well before ``now`` is back-dated and needs a reason. Returns the cleaned reason when
+    back-dated, None otherwise; InvalidInput when refused."""
+    if previous_at is not None and at < previous_at:
+        raise InvalidInput(
+            f"the step is dated {_local(at, tz)}, before the case's previous event "
+            f"({_local(previous_at, tz)}); steps are recorded in the order they happened",
+            fields=["at"],
+        )
+    if at >= now - BACKDATE_TOLERANCE:
+        return None
+    cleaned = (reason or "").strip()
+    if not cleaned:
+        raise InvalidInput(
+            f"the step is dated {_local(at, tz)}, earlier than now: a back-dated entry (补录) needs a "
+            "reason (e.g. 根据纸质记录补录)", fields=["backdate_reason"],
+        )
+    if len(cleaned) > BACKDATE_REASON_MAX:
+        raise InvalidInput(f"the reason is longer than {BACKDATE_REASON_MAX} characters",
+                           fields=["backdate_reason"])
+    return cleaned
+
+
+def _local(at: datetime, tz: tzinfo) -> str:
+    return at.astimezone(tz).strftime("%Y-%m-%d %H:%M")

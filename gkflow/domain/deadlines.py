@@ -52,7 +52,9 @@ class LimitClock:
     def resume(self, on: date) -> LimitClock:
         if self.running:
             return self
-        return replace(self, anchor=on, running=True)
+        # A reply dated before its request must not count the days in between twice: counting
+        # never restarts before the day the clock stopped (the service refuses such a step too).
+        return replace(self, anchor=max(on, self.anchor), running=True)
 
     def restart(self, on: date) -> LimitClock:
         return replace(self, anchor=on, used=0, running=True)

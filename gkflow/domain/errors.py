@@ -9,7 +9,8 @@
     ├── InvalidInput             invalid_input: a bad field, named in the message
     ├── CalendarUnknownYear      calendar_unknown_year: a date the calendar cannot count
     ├── RateLimited              rate_limited: too many failures from one client
-    └── InvalidConfig            invalid_config: a config file, the database not initialised
+    ├── InvalidConfig            invalid_config: a config file, a missing key, the database not initialised
+    └── CorruptRecord            corrupt_record: a stored row that its history or item cannot explain
 
 The entry points map these to exit codes (CLI) and statuses (gkflow.web.errors).
 """
@@ -68,3 +69,10 @@ class Unauthenticated(Forbidden):
 
 class InvalidConfig(GkflowError):
     code = "invalid_config"
+
+
+class CorruptRecord(GkflowError):
+    """A stored case row that its item or its history cannot explain (edited outside gkflow):
+    reported with the case and the field, never as a traceback (HTTP 500: the server's data)."""
+
+    code = "corrupt_record"

@@ -37,6 +37,7 @@ MAINTENANCE_REFS = (
     "flows.dispatch:poll_and_dispatch",
     "flows.triggers:poll_milestones",
     "gkflow.scheduling.jobs:run_sweep",
+    "gkflow.scheduling.jobs:write_checkpoint",
 )
 
 

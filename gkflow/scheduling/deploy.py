@@ -29,6 +29,10 @@ def maintenance_flow(name: str) -> Flow[..., Any] | None:
         from flows.triggers import milestone_flow
 
         return milestone_flow
+    if name == "checkpoint":
+        from flows.audit import checkpoint_flow
+
+        return checkpoint_flow
     return None
 
 

@@ -28,6 +28,15 @@ def run_period(task: str, period: str, trigger: str) -> list[dict[str, Any]]:
     return outcomes
 
 
+def write_checkpoint() -> int:
+    """The hourly signed checkpoint of the history, straight in the scheduler's thread (a file
+    write and one scan of `cases`: no flow run needed embedded)."""
+    from flows.runtime import current_runtime
+    from gkflow.services.checkpoints import write_checkpoint as write
+
+    return int(write(current_runtime())["number"])
+
+
 def run_sweep() -> int:
     from flows.publication import run_flow
     from flows.sweep import sweep_flow

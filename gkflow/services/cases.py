@@ -19,13 +19,14 @@ from gkflow.domain.cases import (
     ASSIGNEE_FIELD,
     Actor,
     TransitionPlan,
+    check_step_time,
     clean_fields,
     open_clocks,
     plan_transition,
     step_due,
 )
-from gkflow.domain.errors import Conflict, InvalidInput, NotFound
-from gkflow.domain.events import GENESIS_HASH, event_hash
+from gkflow.domain.errors import Conflict, CorruptRecord, InvalidInput, NotFound
+from gkflow.domain.events import GENESIS_HASH, seal_event
 from gkflow.domain.identifiers import hash_query_code, new_case_no, new_query_code
 from gkflow.runtime import Runtime
 from gkflow.services.notices import notice_context, notice_fields, outbox_rows
@@ -103,11 +104,10 @@ def submit_case_in(
     at = received_at.astimezone(UTC)
     stamp = now.astimezone(UTC)
     fields_json = json.dumps(values, ensure_ascii=False, sort_keys=True)
+    keys = rt.keyring
     for _attempt in range(CASE_NO_ATTEMPTS):
         case_no = new_case_no(received_on)
         query_code = new_query_code()
-        first_hash = event_hash(GENESIS_HASH, case_no, 1, "submit", None, item.initial_state, actor.user,
-                                actor.role, at, None, values)
         case = {
             "case_no": case_no, "query_hash": hash_query_code(case_no, query_code),
             "item_code": item.code, "item_version": item.version, "department": item.department,
@@ -119,13 +119,15 @@ def submit_case_in(
             **case_rows.due_columns("statutory", statutory_due),
             **case_rows.due_columns("promised", promised_due),
             "step_entered_on": received_on, **case_rows.due_columns("step", first_step_due),
-            "step_seq": 1, "last_seq": 1, "last_hash": first_hash, "closed_at": None, "updated_at": stamp,
+            "step_seq": 1, "last_seq": 1, "closed_at": None, "updated_at": stamp,
         }
-        first_event = {
+        first_event: dict[str, Any] = {
             "seq": 1, "action": "submit", "from_state": None, "to_state": item.initial_state,
             "actor": actor.user, "role": actor.role, "at": at, "comment": None, "fields": fields_json,
-            "prev_hash": GENESIS_HASH, "hash": first_hash,
+            "prev_hash": GENESIS_HASH,
         }
+        # The first event also seals the case's identity columns (applicant, item, receipt).
+        case["last_hash"] = seal_event(keys, first_event, case_no, identity=case)
         try:
             with conn.begin_nested():
                 case_id = case_rows.insert_case(conn, case, first_event)
@@ -152,14 +154,17 @@ def fire(
     expected_version: int | None = None,
     comment: str | None = None,
     occurred_at: datetime | None = None,
+    backdate_reason: str | None = None,
 ) -> Fired:
-    """Fire one transition. A stale ``expected_version`` is a Conflict, never an overwrite."""
+    """Fire one transition. A stale ``expected_version`` is a Conflict, never an overwrite; a step
+    dated before the case's previous event is refused, a back-dated one needs ``backdate_reason``."""
     # `occurred_at` is when the step happened (window staff may enter it late); `stamp` is the wall
     # clock, which the outbox schedules by: a back-dated step must not look overdue for delivery.
     stamp = rt.now()
     at = to_utc(occurred_at or stamp, rt.settings.tz)
     on = rt.local_date(at)
     calendar = rt.calendar
+    keys = rt.keyring
     with write_connection(rt.engine) as conn, conn.begin(), FastSQL(conn) as db:
         row = case_rows.lock_for_fire(db, case_no)
         if row is None:
@@ -170,7 +175,12 @@ def fire(
                 "someone else acted first; reload and try again",
                 current_version=row["version"],
             )
+        reason = check_step_time(at, previous_at=row["last_event_at"], now=stamp, reason=backdate_reason,
+                                 tz=rt.settings.tz)
         item = rt.item(row["item_code"], row["item_version"])
+        if row["state"] not in item.states:
+            raise CorruptRecord(f"case {case_no}: its state {row['state']!r} is not a state of {item.code} "
+                                f"v{item.version}; run `gkflow audit verify`", case_no=case_no, field="state")
         plan = plan_transition(
             item, row["state"], case_rows.clocks_from_row(item, row), action, actor, fields=fields,
             on=on, calendar=calendar, case_department=row["department"],
@@ -178,10 +188,14 @@ def fire(
         )
         values = plan.values
         seq = row["last_seq"] + 1
-        new_hash = event_hash(
-            row["last_hash"], case_no, seq, action, plan.from_state, plan.to_state, actor.user,
-            actor.role, at, comment, values,
-        )
+        event: dict[str, Any] = {
+            "case_id": row["id"], "seq": seq, "action": action, "from_state": plan.from_state,
+            "to_state": plan.to_state, "actor": actor.user, "role": actor.role, "at": at,
+            "comment": comment, "fields": json.dumps(values, ensure_ascii=False, sort_keys=True),
+            "prev_hash": row["last_hash"], "recorded_at": stamp if reason else None,
+            "backdate_reason": reason,
+        }
+        new_hash = seal_event(keys, event, case_no)
         changes: dict[str, Any] = {
             "state": plan.to_state, "version": row["version"] + 1, "last_seq": seq,
             "last_hash": new_hash, "updated_at": stamp, **case_rows.clock_columns(plan.clocks),
@@ -198,12 +212,7 @@ def fire(
             raise Conflict(
                 f"case {case_no} changed while '{action}' was being applied; reload and try again"
             )
-        case_rows.insert_event(db, {
-            "case_id": row["id"], "seq": seq, "action": action, "from_state": plan.from_state,
-            "to_state": plan.to_state, "actor": actor.user, "role": actor.role, "at": at,
-            "comment": comment, "fields": json.dumps(values, ensure_ascii=False, sort_keys=True),
-            "prev_hash": row["last_hash"], "hash": new_hash,
-        })
+        case_rows.insert_event(db, event)
         transition = plan.transition
         if transition.notices or transition.triggers:
             case_after = {**row, **changes}
@@ -219,18 +228,21 @@ def fire(
 
 
 def append_event(
-    conn: Connection, row: Mapping[str, Any], action: str, actor: Actor, *, at: datetime,
+    conn: Connection, rt: Runtime, row: Mapping[str, Any], action: str, actor: Actor, *, at: datetime,
     comment: str | None, fields: Mapping[str, str], **case_changes: Any,
 ) -> int:
     """Append an event that does not move the case (a warning, a rating, a recomputed due date).
 
-    It joins the case's hash chain and bumps its version in the caller's transaction; ``row`` is the
+    It joins the case's chain and bumps its version in the caller's transaction; ``row`` is the
     case row as read in that transaction, so a concurrent change is a Conflict. Returns the seq.
     """
     seq = int(row["last_seq"]) + 1
-    new_hash = event_hash(row["last_hash"], row["case_no"], seq, action, row["state"], row["state"],
-                          actor.user, actor.role, at, comment, fields)
-    case_rows.append_event_row(conn, row, seq=seq, new_hash=new_hash, action=action, actor=actor.user,
-                               role=actor.role, at=at, comment=comment, fields=fields,
-                               case_changes=case_changes)
+    event: dict[str, Any] = {
+        "seq": seq, "action": action, "from_state": row["state"], "to_state": row["state"],
+        "actor": actor.user, "role": actor.role, "at": at, "comment": comment,
+        "fields": json.dumps(dict(fields), ensure_ascii=False, sort_keys=True),
+        "prev_hash": row["last_hash"],
+    }
+    seal_event(rt.keyring, event, row["case_no"])
+    case_rows.append_event_row(conn, row, event, updated_at=at, case_changes=case_changes)
     return seq

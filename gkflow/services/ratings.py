@@ -103,7 +103,7 @@ def rate_case(rt: Runtime, case_no: str, query_code: str, level: int, comment: s
         except IntegrityError:
             raise Conflict("该办件已评价，每件只能评价一次 (this case has been rated already)") from None
         fields = {"level": str(level), "label": LEVELS[level]}
-        append_event(conn, row, RATED_ACTION, Actor("applicant", "applicant"), at=now, comment=comment,
+        append_event(conn, rt, row, RATED_ACTION, Actor("applicant", "applicant"), at=now, comment=comment,
                      fields=fields)
         if bad and due is not None:
             conn.execute(

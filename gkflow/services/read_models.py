@@ -73,6 +73,10 @@ class TimelineEntry(_Model):
     at: str | None
     comment: str | None
     fields: dict[str, str]
+    # A back-dated step (补录): entered later than it happened, with the reason (staff only).
+    backdated: bool = False
+    recorded_at: str | None = None
+    backdate_reason: str | None = None
 
 
 class CaseSummary(_Model):

@@ -1,17 +1,21 @@
-"""Provisional due dates (dates in a year whose official holiday schedule was not loaded) are
-recomputed once the schedule is added under config/: a history event and a notice if one moves."""
+"""Recount open cases from their history whenever the calendar may have changed (`gkflow init`,
+`gkflow calendar refresh`): used days come from the stop/resume events under today's calendar,
+not from a count made while a year was provisional. A changed date gets a history event and, if
+a due date moved, a notice to the applicant."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
-from gkflow.db.case_rows import cases_t, clocks_from_row, due_columns, insert_outbox
+from gkflow.db.case_rows import cases_t, events_t, insert_outbox
 from gkflow.db.engine import write_connection
-from gkflow.domain.cases import Actor, step_due
-from gkflow.domain.errors import Conflict
+from gkflow.domain.cases import Actor
+from gkflow.domain.deadlines import Calendar
+from gkflow.domain.errors import Conflict, CorruptRecord
+from gkflow.domain.replay import replay, step_of
 from gkflow.runtime import Runtime
 from gkflow.services.cases import append_event
 from gkflow.services.notices import notice_context, outbox_rows
@@ -19,32 +23,40 @@ from gkflow.services.notices import notice_context, outbox_rows
 SYSTEM = Actor("gkflow", "system")
 ACTION = "due_date_recomputed"
 COMMENT = "官方节假日安排公布后重新计算期限"
+# The columns a recount may change: the clocks' counts and every due date (never the state).
+RECOUNTED = (
+    "statutory_anchor", "statutory_used", "promised_anchor", "promised_used",
+    "statutory_due", "statutory_due_provisional", "promised_due", "promised_due_provisional",
+    "step_due", "step_due_provisional",
+)
 
 
-def recompute_provisional(rt: Runtime) -> list[dict[str, Any]]:
-    """Recompute every open case's provisional due dates; the cases whose dates changed."""
+def recompute_from_history(rt: Runtime) -> list[dict[str, Any]]:
+    """Recount every open case from its events under the current calendar; the cases that changed."""
     calendar = rt.calendar
     now = rt.now()
     changed: list[dict[str, Any]] = []
     with rt.engine.connect() as conn:
         case_nos = conn.execute(
-            select(cases_t.c.case_no).where(
-                cases_t.c.closed_at.is_(None),
-                or_(cases_t.c.statutory_due_provisional, cases_t.c.promised_due_provisional,
-                    cases_t.c.step_due_provisional),
-            )
+            select(cases_t.c.case_no).where(cases_t.c.closed_at.is_(None)).order_by(cases_t.c.id)
         ).scalars().all()
     for case_no in case_nos:
         try:
             entry = _recompute_one(rt, case_no, calendar, now)
         except Conflict:
             continue  # the case moved meanwhile; its new due dates were computed then, or next refresh
+        except CorruptRecord:
+            continue  # `gkflow audit verify` names it; a refresh must not stop at one bad row
         if entry is not None:
             changed.append(entry)
     return changed
 
 
-def _recompute_one(rt: Runtime, case_no: str, calendar: Any, now: datetime) -> dict[str, Any] | None:
+# The name callers used while only provisional due dates were recomputed.
+recompute_provisional = recompute_from_history
+
+
+def _recompute_one(rt: Runtime, case_no: str, calendar: Calendar, now: datetime) -> dict[str, Any] | None:
     """One case in one transaction: None when it closed meanwhile or nothing changed."""
     with write_connection(rt.engine) as conn, conn.begin():
         found = conn.execute(select(cases_t).where(cases_t.c.case_no == case_no)).mappings().first()
@@ -52,18 +64,22 @@ def _recompute_one(rt: Runtime, case_no: str, calendar: Any, now: datetime) -> d
         if row is None or row["closed_at"] is not None:
             return None
         item = rt.item(row["item_code"], row["item_version"])
-        statutory, promised = clocks_from_row(item, row).dues(calendar)
-        columns = {**due_columns("statutory", statutory), **due_columns("promised", promised)}
-        if row["step_due"] is not None:
-            entered = row["step_entered_on"]
-            columns.update(due_columns("step", step_due(item, row["state"], entered, calendar)))
+        events = conn.execute(select(events_t).where(events_t.c.case_id == row["id"])
+                              .order_by(events_t.c.seq)).mappings().all()
+        steps = [step_of(dict(ev), rt.local_date(ev["at"])) for ev in events]
+        history = replay(item, row["received_on"], steps, calendar).columns()
+        columns = {key: history[key] for key in RECOUNTED}
         if all(row[k] == v for k, v in columns.items()):
             return None
         before = {key: _iso(row[key]) for key in ("statutory_due", "promised_due")}
         after = {key: _iso(columns[key]) for key in ("statutory_due", "promised_due")}
         fields = {f"{k}_before": v or "" for k, v in before.items()} | {
             f"{k}_after": v or "" for k, v in after.items()}
-        seq = append_event(conn, row, ACTION, SYSTEM, at=now, comment=COMMENT, fields=fields, **columns)
+        for limit in ("statutory", "promised"):
+            if row[f"{limit}_used"] != columns[f"{limit}_used"]:
+                fields[f"{limit}_used_before"] = str(row[f"{limit}_used"])
+                fields[f"{limit}_used_after"] = str(columns[f"{limit}_used"])
+        seq = append_event(conn, rt, row, ACTION, SYSTEM, at=now, comment=COMMENT, fields=fields, **columns)
         moved = before != after
         if moved:
             case_after = {**row, **columns}

@@ -12,7 +12,7 @@ from gkflow.db.case_rows import clocks_from_row
 from gkflow.domain.calendar import DueDate
 from gkflow.domain.cases import Actor
 from gkflow.domain.deadlines import days_left, warning_level
-from gkflow.domain.errors import NotFound
+from gkflow.domain.errors import CorruptRecord, NotFound
 from gkflow.domain.identifiers import query_code_matches
 from gkflow.domain.items import ItemVersion
 from gkflow.domain.masking import mask_id_number, mask_name, mask_phone
@@ -90,7 +90,32 @@ def live_warnings(rt: Runtime, row: Mapping[str, Any], today: date) -> list[Case
     return warnings
 
 
+def case_item(rt: Runtime, row: Mapping[str, Any]) -> ItemVersion:
+    """The item version of a case row, checked against the row: an edited row is a CorruptRecord
+    naming the case and the field, never a KeyError further down."""
+    case_no = row.get("case_no", "?")
+    try:
+        item = rt.item(row["item_code"], row["item_version"])
+    except NotFound:
+        raise CorruptRecord(f"case {case_no}: item_code/item_version name no loaded item version "
+                            f"({row['item_code']!r} v{row['item_version']}); run `gkflow audit verify`",
+                            case_no=case_no, field="item_version") from None
+    if row["state"] not in item.states:
+        raise CorruptRecord(f"case {case_no}: its state {row['state']!r} is not a state of {item.code} "
+                            f"v{item.version}; run `gkflow audit verify`", case_no=case_no, field="state")
+    return item
+
+
 def _summary_fields(rt: Runtime, item: ItemVersion, row: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        return _summary(rt, item, row)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise CorruptRecord(f"case {row.get('case_no', '?')}: its stored row cannot be read "
+                            f"({type(exc).__name__}: {exc}); run `gkflow audit verify`",
+                            case_no=row.get("case_no")) from None
+
+
+def _summary(rt: Runtime, item: ItemVersion, row: Mapping[str, Any]) -> dict[str, Any]:
     today = rt.local_date(rt.now())
     return {
         "case_no": row["case_no"],
@@ -133,14 +158,14 @@ def _allowed_actions(item: ItemVersion, state: str) -> list[ActionView]:
 
 def staff_case(rt: Runtime, row: Mapping[str, Any]) -> StaffCase:
     """A case row as staff see it, without its history."""
-    item = rt.item(row["item_code"], row["item_version"])
+    item = case_item(rt, row)
     return StaffCase(**_summary_fields(rt, item, row), allowed_actions=_allowed_actions(item, row["state"]))
 
 
 def case_view(rt: Runtime, row: Mapping[str, Any], *,
               events: list[dict[str, Any]] | None = None) -> CaseView:
     """A case row with its actions and whole history (the events are read if not given)."""
-    item = rt.item(row["item_code"], row["item_version"])
+    item = case_item(rt, row)
     if events is None:
         events = load_events(rt, row["id"])
     return CaseView(**_summary_fields(rt, item, row), allowed_actions=_allowed_actions(item, row["state"]),
@@ -162,6 +187,9 @@ def timeline_entry(rt: Runtime, item: ItemVersion, ev: Mapping[str, Any]) -> Tim
         at=local_iso(rt, ev["at"]),
         comment=ev["comment"],
         fields=json.loads(ev["fields"] or "{}"),
+        backdated=ev.get("backdate_reason") is not None,
+        recorded_at=local_iso(rt, ev.get("recorded_at")),
+        backdate_reason=ev.get("backdate_reason"),
     )
 
 
@@ -201,15 +229,22 @@ def public_case(rt: Runtime, case_no: str, query_code: str) -> PublicCase:
         raise NotFound(PUBLIC_NOT_FOUND) from None
     if not query_code or not query_code_matches(case_no, query_code, row["query_hash"]):
         raise NotFound(PUBLIC_NOT_FOUND)
-    item = rt.item(row["item_code"], row["item_version"])
+    try:
+        item = case_item(rt, row)
+        summary = _summary_fields(rt, item, row)
+    except CorruptRecord:
+        # The public gets no internal detail; staff see it on the case page and in `audit verify`.
+        raise CorruptRecord("该办件的记录暂时无法显示，请联系办理窗口 (this case cannot be shown now)") \
+            from None
     timeline = [
         entry.model_copy(update={
             "actor": "申请人" if entry.role == "applicant" else "工作人员",
             "fields": _public_fields(item, entry),
+            "backdate_reason": None,
         })
         for entry in (timeline_entry(rt, item, ev) for ev in load_events(rt, row["id"]))
     ]
-    return PublicCase(**_summary_fields(rt, item, row), timeline=timeline)
+    return PublicCase(**summary, timeline=timeline)
 
 
 # System events whose fields are meant for the applicant (a rating, moved due dates).

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import ColumnElement, func, or_, select
 
 from gkflow.db.case_rows import cases_t, clocks_from_row
 from gkflow.domain.access import department_filter
 from gkflow.domain.calendar import DueDate
 from gkflow.domain.deadlines import days_left
+from gkflow.domain.errors import CorruptRecord
 from gkflow.runtime import Runtime
 from gkflow.services.accounts import Account
 from gkflow.services.read_models import WorklistEntry
-from gkflow.services.views import live_warnings, local_iso
+from gkflow.services.views import case_item, live_warnings, local_iso
 
 SORTS = {
     "due": (cases_t.c.promised_due.is_(None), cases_t.c.promised_due, cases_t.c.received_at),
@@ -71,7 +74,11 @@ def worklist(
     entries = []
     for raw in rows:
         row = dict(raw)
-        definition = rt.item(row["item_code"], row["item_version"])
+        try:
+            definition = case_item(rt, row)
+        except CorruptRecord:
+            entries.append(_corrupt_entry(rt, row))  # one edited row must not take the list down
+            continue
         warnings = live_warnings(rt, row, today)
         levels = {w.level for w in warnings}
         due = DueDate(row["promised_due"], row["promised_due_provisional"]) if row["promised_due"] else None
@@ -93,3 +100,13 @@ def worklist(
             warnings=warnings,
         ))
     return entries
+
+
+def _corrupt_entry(rt: Runtime, row: dict[str, Any]) -> WorklistEntry:
+    """A row that its item cannot explain, listed so staff see it (and `audit verify` names why)."""
+    return WorklistEntry(
+        case_no=row["case_no"], item=str(row["item_code"]), item_name=str(row["item_code"]),
+        state=str(row["state"]), state_label="记录异常，请核查", version=row["version"],
+        department=row["department"], received_at=local_iso(rt, row["received_at"]),
+        promised_due=None, statutory_due=None, clock="stopped", days_left=None, colour="red", warnings=[],
+    )

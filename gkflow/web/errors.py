@@ -5,6 +5,7 @@ from __future__ import annotations
 from gkflow.domain.errors import (
     CalendarUnknownYear,
     Conflict,
+    CorruptRecord,
     Forbidden,
     GkflowError,
     InvalidConfig,
@@ -26,6 +27,7 @@ _STATUS: tuple[tuple[type[GkflowError], int], ...] = (
     (CalendarUnknownYear, 422),
     (RateLimited, 429),
     (InvalidConfig, 500),
+    (CorruptRecord, 500),
 )
 
 

@@ -43,11 +43,13 @@ def test_register_advance_and_show_a_case_from_the_command_line(gk):
     assert sub["statutory_due"] == "2026-03-16" and sub["clock"] == "running"
     case_no = sub["case_no"]
     adv = js(gk("case", "advance", case_no, "accept", "--actor", "li", "--role", "window_clerk",
-                "--expected-version", "1", "--at", "2026-02-11T09:00", "--json"))
+                "--expected-version", "1", "--at", "2026-02-11T09:00", "--reason", "根据纸质记录补录",
+                "--json"))
     assert adv["state"] == "under_review" and adv["version"] == 2
     shown = js(gk("case", "show", case_no, "--json"))
     assert [t["action"] for t in shown["timeline"]] == ["submit", "accept"]
     assert shown["timeline"][1]["at"] == "2026-02-11T09:00:00+08:00"
+    assert shown["timeline"][1]["backdated"] and shown["timeline"][1]["backdate_reason"] == "根据纸质记录补录"
     assert "query_code" not in shown
     assert js(gk("audit", "verify", "--json"))["ok"] is True
 

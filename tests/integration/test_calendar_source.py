@@ -76,14 +76,13 @@ def test_loading_twice_returns_the_cached_calendar_until_the_file_changes(
     assert second.is_working_day(d("2026-03-03")) == (False, False)
 
 
-def test_missing_file_gives_the_package_calendar_with_provisional_later_years(
+def test_a_missing_calendar_file_is_an_error_naming_the_path_not_a_silent_default(
     tmp_path: Path,
 ) -> None:
-    calendar = load_calendar(tmp_path)
-    assert calendar.is_working_day(d("2026-10-08")) == (True, False)
-    # No festival data: Lunar New Year's Eve 2027 is an ordinary (provisional) Friday.
-    assert calendar.is_working_day(d("2027-02-05")) == (True, True)
-    assert calendar.is_working_day(d("2027-10-01")) == (False, True)
+    from gkflow.domain.errors import InvalidConfig
+
+    with pytest.raises(InvalidConfig, match=r"calendar\.yaml: the working-day calendar file is missing"):
+        load_calendar(tmp_path)
 
 
 # --- official years from the file -----------------------------------------------------------

@@ -120,7 +120,8 @@ def test_many_threads_advancing_one_case_exactly_one_wins_per_version(rt):
     def attempt(i: int) -> None:
         barrier.wait()
         try:
-            fire(rt, s.case_no, "decide", HANDLER, fields={"outcome": f"答复{i}"}, expected_version=2)
+            fire(rt, s.case_no, "decide", HANDLER, fields={"outcome": f"答复{i}"}, expected_version=2,
+                 occurred_at=at("2026-03-04"))
             result = "won"
         except Conflict:
             result = "conflict"
@@ -243,7 +244,8 @@ def test_audit_names_the_case_whose_last_events_were_cut_off_or_whose_events_are
 def test_a_back_dated_step_is_stamped_with_the_wall_clock_for_delivery(rt):
     s = submit_on(rt, "2026-02-02")
     fire(rt, s.case_no, "request_correction", CLERK, occurred_at=at("2026-02-03"),
-         fields={"corrections": "补充身份证明", "correction_period": "15日"})
+         fields={"corrections": "补充身份证明", "correction_period": "15日"},
+         backdate_reason="根据纸质记录补录")
     with rt.engine.connect() as conn:
         created = conn.execute(
             select(OutboxRow.__table__.c.created_at, OutboxRow.__table__.c.next_attempt_at)

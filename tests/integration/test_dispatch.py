@@ -107,6 +107,7 @@ def test_notices_reach_sms_email_wechat_and_12345_with_their_keys_and_every_stat
 
 def test_5xx_and_timeouts_are_retried_with_backoff_under_the_same_key_then_delivered(rt, httpserver):
     calls: list[str] = []
+    slow_answer_done = threading.Event()
 
     def flaky(request: Request) -> Response:
         calls.append(request.headers["Idempotency-Key"])
@@ -114,6 +115,7 @@ def test_5xx_and_timeouts_are_retried_with_backoff_under_the_same_key_then_deliv
             return Response("upstream busy", status=503)
         if len(calls) == 2:
             time.sleep(0.8)  # longer than the 0.4 s read timeout
+            slow_answer_done.set()
         return Response(json.dumps({"id": "ok", "status": "delivered"}), content_type="application/json")
 
     httpserver.expect_request("/sms").respond_with_handler(flaky)
@@ -136,6 +138,9 @@ def test_5xx_and_timeouts_are_retried_with_backoff_under_the_same_key_then_deliv
     assert row["status"] == "temporary-failure" and row["attempts"] == 2 and "timeout" in row["last_error"]
     assert row["next_attempt_at"] <= rt.now() + timedelta(seconds=60)  # the second wait may be twice as long
 
+    # The test server answers one request at a time: let it finish the slow answer first, or the
+    # third attempt would wait behind it and time out too.
+    assert slow_answer_done.wait(5)
     rt.clock.set(row["next_attempt_at"])
     drain(rt, worker="w", channels_config=config)
     [row] = rows(rt)

@@ -160,12 +160,15 @@ def test_the_annual_report_counts_gkflows_own_applications(pub_rt, clock):
         cases.append(submit_case(pub_rt, "gov-info-request", Applicant(f"申请人{i}", "13900000000"),
                                  received_at=at, intake_channel="online" if i else "window",
                                  fields={"requested_information": "预算"}).case_no)
-    fire(pub_rt, cases[0], "accept", clerk, occurred_at=datetime(2025, 3, 3, 2, tzinfo=UTC))
+    paper = "根据纸质记录补录"  # entered in December: back-dated steps need a reason
+    fire(pub_rt, cases[0], "accept", clerk, occurred_at=datetime(2025, 3, 3, 2, tzinfo=UTC),
+         backdate_reason=paper)
     fire(pub_rt, cases[0], "decide", handler, fields={"outcome": "予以公开"},
-         occurred_at=datetime(2025, 3, 10, 2, tzinfo=UTC))
-    fire(pub_rt, cases[1], "accept", clerk, occurred_at=datetime(2025, 6, 3, 2, tzinfo=UTC))
+         occurred_at=datetime(2025, 3, 10, 2, tzinfo=UTC), backdate_reason=paper)
+    fire(pub_rt, cases[1], "accept", clerk, occurred_at=datetime(2025, 6, 3, 2, tzinfo=UTC),
+         backdate_reason=paper)
     fire(pub_rt, cases[1], "decide", handler, fields={"outcome": "信息不存在"},
-         occurred_at=datetime(2025, 8, 1, 2, tzinfo=UTC))  # past its 20 working days
+         occurred_at=datetime(2025, 8, 1, 2, tzinfo=UTC), backdate_reason=paper)  # past its 20 working days
     clock.set(datetime(2026, 1, 10, 2, tzinfo=UTC))
     outcome = publish_period(pub_rt, "disclosure-annual", "2025")
     assert outcome.status == "published" and outcome.due_on.isoformat() == "2026-01-31"

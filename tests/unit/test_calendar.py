@@ -185,19 +185,22 @@ def test_zero_days_returns_the_start_and_is_provisional_only_in_a_provisional_ye
     assert china.add_working_days(d("2026-12-31"), 1) == DueDate(d("2027-01-04"), True)
 
 
-def test_provisional_year_uses_statutory_holidays_and_has_no_makeup_days(
+def test_provisional_year_makes_up_weekend_holidays_by_art_6_and_has_no_makeup_working_days(
     china: WorkingCalendar,
 ) -> None:
-    # Spring Festival 2027: Fri 5 Feb (New Year's Eve) to Mon 8 Feb (third day).
-    for day in days("2027-02-05", "2027-02-08"):
+    # Spring Festival 2027: Fri 5 Feb (New Year's Eve) to Mon 8 Feb (third day); Sat 6 and Sun 7
+    # are made up on Tue 9 and Wed 10 (全国年节及纪念日放假办法 Art. 6).
+    for day in days("2027-02-05", "2027-02-10"):
         assert china.is_working_day(day) == (False, True), day
     assert china.is_working_day(d("2027-02-04")) == (True, True)
-    assert china.is_working_day(d("2027-02-09")) == (True, True)
-    for day in ("2027-04-05", "2027-05-03", "2027-06-09", "2027-09-15", "2027-10-01"):
-        # Mon 3 May 2027 is no holiday: 1-2 May fall on a weekend and nothing is bridged.
-        expected = day == "2027-05-03"
-        assert china.is_working_day(d(day)) == (expected, True), day
-    assert china.is_working_day(d("2027-10-04")) == (True, True)
+    assert china.is_working_day(d("2027-02-11")) == (True, True)
+    # 1-2 May 2027 fall on Sat/Sun: made up on Mon 3 and Tue 4; National Day Fri 1 - Sun 3 Oct:
+    # Sat 2 and Sun 3 are made up on Mon 4 and Tue 5.
+    for day in ("2027-04-05", "2027-05-03", "2027-05-04", "2027-06-09", "2027-09-15", "2027-10-01",
+                "2027-10-04", "2027-10-05"):
+        assert china.is_working_day(d(day)) == (False, True), day
+    assert china.is_working_day(d("2027-05-05")) == (True, True)
+    assert china.is_working_day(d("2027-10-06")) == (True, True)
     saturdays = [day for day in days("2027-01-01", "2027-12-31") if day.weekday() == 5]
     assert not any(china.is_working_day(day)[0] for day in saturdays)
 
@@ -212,13 +215,16 @@ def test_provisional_year_without_festival_data_keeps_the_fixed_date_holidays(
     assert china.add_working_days(d("2031-04-30"), 1) == DueDate(d("2031-05-05"), True)
 
 
-def test_statutory_rule_days_lie_inside_the_official_2025_and_2026_holiday_blocks() -> None:
+def test_statutory_rule_days_and_their_art_6_makeup_days_lie_inside_the_official_holiday_blocks() -> None:
     schedules = package_schedules()
     rule = FixedHolidayRule()
-    for year in (2025, 2026):
+    # 13 statutory days (1 + 4 + 1 + 2 + 1 + 1 + 3) plus one made-up day per weekend holiday:
+    # 2025 Dragon Boat Sat 31 May -> Mon 2 June; 2026 Qingming Sun 5 April -> Mon 6, Labour Day
+    # Sat 2 May -> Mon 4, National Day Sat 3 October -> Mon 5. The State Council gave all of them off.
+    for year, made_up in ((2025, {"2025-06-02"}), (2026, {"2026-04-06", "2026-05-04", "2026-10-05"})):
         statutory = rule.holidays(year, FESTIVALS[year])
-        assert len(statutory) == 13  # 1 + 4 + 1 + 2 + 1 + 1 + 3, none coinciding these years
-        assert statutory <= schedules[year].holidays
+        assert len(statutory) == 13 + len(made_up)
+        assert {d(x) for x in made_up} <= statutory <= schedules[year].holidays
 
 
 def test_a_gap_between_official_years_is_provisional() -> None:
