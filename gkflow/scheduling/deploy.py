@@ -29,6 +29,10 @@ def maintenance_flow(name: str) -> Flow[..., Any] | None:
         from flows.triggers import milestone_flow
 
         return milestone_flow
+    if name == "licences":
+        from flows.openness import licence_flow
+
+        return licence_flow
     return None
 
 
