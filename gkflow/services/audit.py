@@ -20,15 +20,23 @@ class AuditReport:
     cases: int
     events: int
     first_break: ChainBreak | None
+    breaks: tuple[ChainBreak, ...] = ()  # every break, when asked for all (the scorecard's zeroing)
 
     @property
     def ok(self) -> bool:
         return self.first_break is None
 
 
-def verify_all(rt: Runtime, batch: int = 5000) -> AuditReport:
-    """Stream events ordered by case and seq; also checks each case's head hash."""
+def verify_all(rt: Runtime, batch: int = 5000, *, all_breaks: bool = False) -> AuditReport:
+    """Stream events ordered by case and seq; also checks each case's head hash. Stops at the first
+    broken link unless ``all_breaks`` (then every broken case is reported in ``breaks``)."""
     n_cases = n_events = 0
+    breaks: list[ChainBreak] = []
+
+    def stop(broken: ChainBreak) -> bool:
+        breaks.append(broken)
+        return not all_breaks
+
     with rt.engine.connect() as conn:
         heads = {
             case_id: (case_no, last_hash, last_seq)
@@ -42,6 +50,7 @@ def verify_all(rt: Runtime, batch: int = 5000) -> AuditReport:
         current: list[EventRecord] = []
         seen: set[int] = set()
         current_id: int | None = None
+        skipping = False
 
         def check(case_id: int | None, records: list[EventRecord]) -> ChainBreak | None:
             if case_id is None:
@@ -57,28 +66,34 @@ def verify_all(rt: Runtime, batch: int = 5000) -> AuditReport:
 
         for row in result:
             if row["case_id"] != current_id:
-                broken = check(current_id, current)
-                if broken:
-                    return AuditReport(n_cases, n_events, broken)
+                broken = None if skipping else check(current_id, current)
+                if broken and stop(broken):
+                    return AuditReport(n_cases, n_events, broken, tuple(breaks))
                 heads_entry = heads.get(row["case_id"])
-                current_id, current = row["case_id"], []
+                current_id, current, skipping = row["case_id"], [], False
                 seen.add(current_id)
                 n_cases += 1
                 if heads_entry is None:
-                    return AuditReport(n_cases, n_events, ChainBreak(
-                        "?", row["seq"], f"events of unknown case id {row['case_id']}"))
+                    broken = ChainBreak("?", row["seq"], f"events of unknown case id {row['case_id']}")
+                    if stop(broken):
+                        return AuditReport(n_cases, n_events, broken, tuple(breaks))
+                    skipping = True
             n_events += 1
+            if skipping:
+                continue
             current.append(EventRecord(
                 case_no=heads[row["case_id"]][0], seq=row["seq"], action=row["action"],
                 from_state=row["from_state"], to_state=row["to_state"], actor=row["actor"],
                 role=row["role"], at=row["at"], comment=row["comment"],
                 fields=json.loads(row["fields"] or "{}"), prev_hash=row["prev_hash"], hash=row["hash"],
             ))
-        broken = check(current_id, current)
-        if broken:
-            return AuditReport(n_cases, n_events, broken)
+        broken = None if skipping else check(current_id, current)
+        if broken and stop(broken):
+            return AuditReport(n_cases, n_events, broken, tuple(breaks))
         missing = len(heads) - n_cases
-        if missing:
-            orphan = next(no for cid, (no, _, _) in heads.items() if cid not in seen)
-            return AuditReport(n_cases, n_events, ChainBreak(orphan, 0, f"{missing} case(s) have no events"))
-    return AuditReport(n_cases, n_events, None)
+        for case_id, (case_no, _, _) in heads.items():
+            if case_id not in seen:
+                broken = ChainBreak(case_no, 0, f"{missing} case(s) have no events")
+                if stop(broken):
+                    return AuditReport(n_cases, n_events, broken, tuple(breaks))
+    return AuditReport(n_cases, n_events, breaks[0] if breaks else None, tuple(breaks))
