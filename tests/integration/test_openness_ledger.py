@@ -15,7 +15,8 @@ from gkflow.publication.config import load_publication_config
 from gkflow.runtime import Runtime
 from gkflow.services.cases import Applicant, fire, submit_case
 from gkflow.services.licence_publicity import consume_licence_decisions, due_licence_decisions
-from gkflow.services.openness_ledger import ledger, record_publication
+from gkflow.services.openness_ledger import ledger
+from gkflow.services.openness_records import record_publication
 
 SAFETY = "格尔木市应急管理局"
 HEAD = Actor("wang", "department_head", SAFETY)
