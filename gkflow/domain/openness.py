@@ -134,3 +134,4 @@ class Area:
     code: str
     name: str
     description: str
+    order: int = 99  # the plan's order of the pilot areas

@@ -67,8 +67,10 @@ class Directory:
 
 def directory_from(areas: Iterable[Area], entries: Iterable[Entry]) -> Directory:
     """A directory of ``areas`` holding ``entries`` (versions kept in version order)."""
-    directory = Directory(list(areas))
-    for entry in entries:
+    ordered = sorted(areas, key=lambda a: a.order)
+    directory = Directory(ordered)
+    rank = {a.code: n for n, a in enumerate(ordered)}
+    for entry in sorted(entries, key=lambda e: rank.get(e.area_code, len(rank))):
         chain = directory.versions.setdefault(entry.code, [])
         chain.append(entry)
         chain.sort(key=lambda e: e.version)

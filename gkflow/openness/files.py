@@ -18,7 +18,7 @@ from gkflow.config.yaml_lines import (
 from gkflow.domain.openness import Area, Entry
 from gkflow.openness.validate import ENTRY_KEYS, VERSION_KEYS, References, build_entry
 
-FILE_KEYS = {"area", "description", "entries"}
+FILE_KEYS = {"area", "description", "order", "entries"}
 
 
 def _versions(code: str, raw: dict[str, Any], problems: Problems) -> list[LineDict]:
@@ -62,7 +62,11 @@ def load_directory_file(
     if not isinstance(name, str) or not name.strip():
         problems.add(line_of(data), "missing 'area' (the pilot area's name, e.g. 财政预决算)")
         return None, [], problems.items
-    area = Area(path.stem, name.strip(), str(data.get("description") or "").strip())
+    order = data.get("order", 99)
+    if not isinstance(order, int) or isinstance(order, bool):
+        problems.add(line_of(data, "order"), f"order must be a whole number (the area's place), got {order!r}")
+        order = 99
+    area = Area(path.stem, name.strip(), str(data.get("description") or "").strip(), order)
     raw_entries = data.get("entries")
     if not isinstance(raw_entries, dict) or not raw_entries:
         problems.add(line_of(data, "entries"), "entries must map each entry code to its definition")

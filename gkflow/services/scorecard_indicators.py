@@ -27,6 +27,8 @@ ratings_t = table_of(RatingRow)
 rectifications_t = table_of(RectificationRow)
 outbox_t = table_of(OutboxRow)
 FAILED_NOTICES = (DEAD, PERMANENT_FAILURE, TECHNICAL_FAILURE)
+CHANNEL_WORDS = {"sms": "短信", "email": "电子邮件", "wechat": "微信", "webhook": "12345平台", "sandbox": "沙箱"}
+STATUS_WORDS = {DELIVERED: "已送达", DEAD: "投递失败", PERMANENT_FAILURE: "投递失败", TECHNICAL_FAILURE: "投递失败"}
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,12 @@ def _case_href(case_no: str) -> str:
     return f"/staff/cases/{case_no}"
 
 
+def _item_names(rt: Runtime) -> dict[str, str]:
+    """Item code -> its name, so no code shows on the page."""
+    catalogue = rt.catalogue
+    return {code: catalogue.latest(code).name for code in catalogue.codes()}
+
+
 def _closed_cases(rt: Runtime, w: Window, out: Measures) -> None:
     query = select(
         HANDLER.label("dept"),
@@ -101,7 +109,9 @@ def _closed_cases(rt: Runtime, w: Window, out: Measures) -> None:
     ).where(cases_t.c.closed_at >= w.start, cases_t.c.closed_at < w.end)
     with rt.engine.connect() as conn:
         rows = conn.execute(query).all()
+    names = _item_names(rt)
     for dept, case_no, item, closed_at, statutory_due, promised_due in rows:
+        item = names.get(item, item)
         closed_on = _local(rt, closed_at)
         for key, due in (("statutory_on_time", statutory_due), ("promised_on_time", promised_due)):
             if due is None:
@@ -120,7 +130,9 @@ def _open_cases(rt: Runtime, w: Window, out: Measures) -> None:
     ).where(cases_t.c.received_at < end, or_(cases_t.c.closed_at.is_(None), cases_t.c.closed_at >= end))
     with rt.engine.connect() as conn:
         rows = conn.execute(query).all()
+    names = _item_names(rt)
     for dept, case_no, item, promised_due in rows:
+        item = names.get(item, item)
         overdue = promised_due is not None and promised_due < cutoff
         detail = f"承诺期限 {promised_due}" if promised_due else "时限中止"
         # For a lower-is-better share, a record that is "ok" is one that counts against it.
@@ -158,7 +170,7 @@ def _rectifications(rt: Runtime, w: Window, out: Measures) -> None:
         ok = closed_on is not None and closed_on <= due_on
         detail = f"整改期限 {due_on}，" + (f"{closed_on} 整改完毕" if closed_on else "尚未整改")
         out[dept]["rectifications_on_time"].records.append(
-            Record(case_no, status, ok, detail, _case_href(case_no))
+            Record(case_no, "已整改" if status == "closed" else "未整改", ok, detail, _case_href(case_no))
         )
 
 
@@ -187,6 +199,7 @@ def _info_requests(rt: Runtime, w: Window, out: Measures, item: str, answer_stat
     )
     with rt.engine.connect() as conn:
         rows = conn.execute(query).all()
+    name = _item_names(rt).get(item, item)
     for dept, case_no, due, answered_at in rows:
         answered = _local(rt, answered_at) if answered_at else None
         ok = answered is not None and due is not None and answered <= due
@@ -240,7 +253,7 @@ def _notices(rt: Runtime, w: Window, out: Measures) -> None:
                 f"#{message_id}",
                 f"{case_no} {topic}",
                 status == DELIVERED,
-                f"{channel} · {status}",
+                f"{CHANNEL_WORDS.get(channel or '', channel)} · {STATUS_WORDS.get(status, status)}",
                 _case_href(case_no) if case_no else None,
             )
         )

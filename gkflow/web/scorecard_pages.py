@@ -29,8 +29,17 @@ def _period(rt: RuntimeDep, period: str) -> str:
     return period.strip() or last_formed(Cadence.MONTHLY, rt.local_date(rt.now())).label
 
 
+def short_name(department: str) -> str:
+    """A department's name short enough for a chart label (the table gives it in full)."""
+    name = department.split("（")[0]
+    for prefix in ("国家税务总局格尔木市", "格尔木市"):
+        name = name.removeprefix(prefix)
+    note = "（" + department.split("（", 1)[1][:4] + "…）" if "（" in department else ""
+    return (name + note)[:16]
+
+
 def _charts(card: Scorecard) -> dict[str, object]:
-    scores = [(d.department, d.score) for d in card.departments]
+    scores = [(short_name(d.department), d.score) for d in card.departments]
     colours = ["#e12d39" if d.zeroed else "#0b4f8a" for d in card.departments]
     rated = [
         (d.department, round((d.indicators["satisfaction"].value or 0) * 100, 1))
@@ -88,6 +97,8 @@ def department_page(
             "d": found,
             "records": card.records.get(department, {}),
             "entries": entries,
+            "kinds": KINDS,
+            "config": load_scorecard_config(rt.settings),
         },
         session=session,
     )
