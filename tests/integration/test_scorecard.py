@@ -209,3 +209,28 @@ def test_a_period_must_be_a_month_quarter_or_year_that_has_started(rt: Runtime, 
             compute_scorecard(rt, bad)
     assert compute_scorecard(rt, "2026-Q4").partial is True
     assert compute_scorecard(rt, "2025").first_day == date(2025, 1, 1)
+
+
+def test_the_month_s_scorecard_is_published_on_the_site_by_its_flow_s_rows(sqlite_rt: Runtime,
+                                                                          clock: FixedClock) -> None:
+    from flows.publication import computed_rows
+    from flows.runtime import use_runtime
+    from gkflow.publication.config import load_publication_config
+    from gkflow.publication.service import publish_task_period
+
+    seed_december(sqlite_rt, clock)
+    clock.set(at("2027-01-03T09:00"))  # the schedule's day: 09:00 on the 3rd
+    use_runtime(sqlite_rt)
+    try:
+        rows = computed_rows("scorecard-monthly", "2026-12")
+    finally:
+        use_runtime(None)
+    assert rows is not None and computed_rows("fiscal-monthly", "2026-12") is None
+    (outcome,) = publish_task_period(sqlite_rt, "scorecard-monthly", "2026-12", rows=rows, trigger="schedule")
+    assert outcome.status == "published" and outcome.to_dict(sqlite_rt)["on_time"] is True
+    site = load_publication_config(sqlite_rt.settings).site_dir
+    page = (site / "scorecard-monthly" / "2026-12" / "current" / "index.html").read_text(encoding="utf-8")
+    assert "政务公开考核结果" in page and GOV in page and "<svg" in page
+    # Without the flow's rows there is nothing to read: a clear failure, nothing published.
+    (failed,) = publish_task_period(sqlite_rt, "scorecard-monthly", "2026-11")
+    assert failed.status == "failed" and "computed by gkflow" in failed.reasons[0]
