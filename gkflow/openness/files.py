@@ -64,7 +64,9 @@ def load_directory_file(
         return None, [], problems.items
     order = data.get("order", 99)
     if not isinstance(order, int) or isinstance(order, bool):
-        problems.add(line_of(data, "order"), f"order must be a whole number (the area's place), got {order!r}")
+        problems.add(
+            line_of(data, "order"), f"order must be a whole number (the area's place), got {order!r}"
+        )
         order = 99
     area = Area(path.stem, name.strip(), str(data.get("description") or "").strip(), order)
     raw_entries = data.get("entries")

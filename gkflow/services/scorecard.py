@@ -9,7 +9,7 @@ handled that was active in the period has a broken hash chain, or its own scorec
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import select

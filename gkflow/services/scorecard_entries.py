@@ -4,9 +4,11 @@ same functions that chain a case's history (``gkflow.domain.events``)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -58,7 +60,7 @@ def _fields(
     }
 
 
-def _record(row: dict[str, object]) -> EventRecord:
+def _record(row: Mapping[str, Any]) -> EventRecord:
     return EventRecord(
         case_no=chain_name(str(row["chain"])),
         seq=int(str(row["seq"])),
@@ -67,14 +69,14 @@ def _record(row: dict[str, object]) -> EventRecord:
         to_state=str(row["item"]),
         actor=str(row["actor"]),
         role=ROLE,
-        at=row["at"],  # type: ignore[arg-type]
+        at=row["at"],
         comment=str(row["reason"]),
         fields=_fields(
             str(row["points"]),
             str(row["evidence"]),
-            row["evidence_name"],  # type: ignore[arg-type]
+            row["evidence_name"],
             row["evidence_sha256"],
-        ),  # type: ignore[arg-type]
+        ),
         prev_hash=str(row["prev_hash"]),
         hash=str(row["hash"]),
     )
@@ -195,7 +197,7 @@ def record_entry(
     raise Conflict("could not record the entry: too many concurrent entries for this department")
 
 
-def _entry(row: dict[str, object]) -> ManualEntry:
+def _entry(row: Mapping[str, Any]) -> ManualEntry:
     return ManualEntry(
         int(str(row["id"])),
         str(row["chain"]),
@@ -208,10 +210,10 @@ def _entry(row: dict[str, object]) -> ManualEntry:
         str(row["evidence"]),
         row["evidence_name"],
         row["evidence_sha256"],
-        str(row["actor"]),  # type: ignore[arg-type]
+        str(row["actor"]),
         row["at"],
         str(row["hash"]),
-    )  # type: ignore[arg-type]
+    )
 
 
 def entries_for(rt: Runtime, period: str) -> list[ManualEntry]:

@@ -27,8 +27,19 @@ ratings_t = table_of(RatingRow)
 rectifications_t = table_of(RectificationRow)
 outbox_t = table_of(OutboxRow)
 FAILED_NOTICES = (DEAD, PERMANENT_FAILURE, TECHNICAL_FAILURE)
-CHANNEL_WORDS = {"sms": "短信", "email": "电子邮件", "wechat": "微信", "webhook": "12345平台", "sandbox": "沙箱"}
-STATUS_WORDS = {DELIVERED: "已送达", DEAD: "投递失败", PERMANENT_FAILURE: "投递失败", TECHNICAL_FAILURE: "投递失败"}
+CHANNEL_WORDS = {
+    "sms": "短信",
+    "email": "电子邮件",
+    "wechat": "微信",
+    "webhook": "12345平台",
+    "sandbox": "沙箱",
+}
+STATUS_WORDS = {
+    DELIVERED: "已送达",
+    DEAD: "投递失败",
+    PERMANENT_FAILURE: "投递失败",
+    TECHNICAL_FAILURE: "投递失败",
+}
 
 
 @dataclass(frozen=True)
@@ -205,7 +216,7 @@ def _info_requests(rt: Runtime, w: Window, out: Measures, item: str, answer_stat
         ok = answered is not None and due is not None and answered <= due
         detail = f"法定期限 {due}，" + (f"{answered} 答复" if answered else "逾期未答复")
         out[dept]["info_requests_on_time"].records.append(
-            Record(case_no, item, ok, detail, _case_href(case_no))
+            Record(case_no, name, ok, detail, _case_href(case_no))
         )
 
 

@@ -14,8 +14,11 @@ from openpyxl import load_workbook
 
 from gkflow.clock import FixedClock
 from gkflow.runtime import Runtime
-from tests.e2e.test_browser_web import _login, browser, server  # noqa: F401 - fixtures
+from tests.e2e import test_browser_web as web
 from tests.integration.test_scorecard import seed_december
+
+# The browser and the server of the other browser tests (fixtures are found by their names here).
+browser, server, _login = web.browser, web.server, web._login
 
 pytestmark = pytest.mark.browser
 PHONE, DESKTOP = {"width": 390, "height": 844}, {"width": 1366, "height": 900}
@@ -28,11 +31,17 @@ def shots(tmp_path: Path) -> Path:
 
 
 def no_horizontal_scroll(page: Any) -> bool:
-    return bool(page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1"))
+    return bool(
+        page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1")
+    )
 
 
 def test_the_public_reads_the_directory_and_the_licence_page_on_a_phone(
-    browser: Any, server: str, sqlite_rt: Runtime, clock: FixedClock, tmp_path: Path  # noqa: F811
+    browser: Any,
+    server: str,
+    sqlite_rt: Runtime,
+    clock: FixedClock,
+    tmp_path: Path,
 ) -> None:
     seed_december(sqlite_rt, clock)
     clock.set(datetime(2027, 1, 5, 1, 0, tzinfo=UTC))
@@ -57,7 +66,11 @@ def test_the_public_reads_the_directory_and_the_licence_page_on_a_phone(
 
 
 def test_an_administrator_ranks_drills_down_scores_and_exports_in_chromium(
-    browser: Any, server: str, sqlite_rt: Runtime, clock: FixedClock, tmp_path: Path  # noqa: F811
+    browser: Any,
+    server: str,
+    sqlite_rt: Runtime,
+    clock: FixedClock,
+    tmp_path: Path,
 ) -> None:
     cases = seed_december(sqlite_rt, clock)
     clock.set(datetime(2027, 1, 5, 1, 0, tzinfo=UTC))

@@ -27,13 +27,25 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC) - timedelta(hours=8)  # Asia/Shanghai
 
 
-def granted_fireworks(rt: Runtime, *, received: str, decided: str, name: str = "格尔木市昆仑烟花销售店") -> str:
-    case_no = submit_case(rt, "fireworks-retail-licence", Applicant(name, "13912345678", "630102199001011234"),
-                          received_at=at(received),
-                          fields={"shop_address": "格尔木市昆仑路8号", "sales_mode": "专店"}).case_no
+def granted_fireworks(
+    rt: Runtime, *, received: str, decided: str, name: str = "格尔木市昆仑烟花销售店"
+) -> str:
+    case_no = submit_case(
+        rt,
+        "fireworks-retail-licence",
+        Applicant(name, "13912345678", "630102199001011234"),
+        received_at=at(received),
+        fields={"shop_address": "格尔木市昆仑路8号", "sales_mode": "专店"},
+    ).case_no
     fire(rt, case_no, "accept", CLERK, occurred_at=at(received) + timedelta(hours=1))
-    fire(rt, case_no, "approve", HEAD, occurred_at=at(decided),
-         fields={"licence_no": "(青)YH零售[2026]0101", "storage_limit": "300箱", "valid_until": "2027-12-31"})
+    fire(
+        rt,
+        case_no,
+        "approve",
+        HEAD,
+        occurred_at=at(decided),
+        fields={"licence_no": "(青)YH零售[2026]0101", "storage_limit": "300箱", "valid_until": "2027-12-31"},
+    )
     return case_no
 
 
@@ -50,7 +62,11 @@ def test_a_licence_decision_opens_a_row_due_in_7_working_days_and_publishing_clo
     assert len(rows) == 1
     row = rows[0]
     assert (row.subject, row.formed_on, row.due_on, row.published_on) == (
-        case_no, date(2026, 12, 7), date(2026, 12, 16), date(2026, 12, 8))
+        case_no,
+        date(2026, 12, 7),
+        date(2026, 12, 16),
+        date(2026, 12, 8),
+    )
     assert row.on_time is True and row.late is False
     site = load_publication_config(rt.settings).site_dir / "xzxk"
     page = (site / "index.html").read_text(encoding="utf-8")
@@ -76,7 +92,9 @@ def test_a_decision_published_after_its_seven_working_days_is_late_and_a_person_
     assert "张**" in page and "张三丰" not in page
 
 
-def test_a_licence_trigger_waits_in_the_outbox_and_opens_no_row_until_consumed(rt: Runtime, clock: FixedClock) -> None:
+def test_a_licence_trigger_waits_in_the_outbox_and_opens_no_row_until_consumed(
+    rt: Runtime, clock: FixedClock
+) -> None:
     clock.set(at("2026-12-02T09:00"))
     granted_fireworks(rt, received="2026-12-01T09:00", decided="2026-12-02T11:00")
     assert ledger(rt, entry="fireworks-licences") == []  # the trigger waits in the outbox, no row yet
@@ -84,7 +102,9 @@ def test_a_licence_trigger_waits_in_the_outbox_and_opens_no_row_until_consumed(r
     assert due_licence_decisions(rt) == 1
 
 
-def test_a_licence_received_before_the_entry_took_effect_writes_no_trigger(rt: Runtime, clock: FixedClock) -> None:
+def test_a_licence_received_before_the_entry_took_effect_writes_no_trigger(
+    rt: Runtime, clock: FixedClock
+) -> None:
     clock.set(at("2026-11-30T09:00"))
     granted_fireworks(rt, received="2026-11-20T09:00", decided="2026-11-30T08:00")
     assert due_licence_decisions(rt) == 0  # item version 1: no licence.granted trigger
@@ -102,15 +122,29 @@ def test_a_department_records_a_quarter_on_time_and_a_periodic_row_nobody_record
     owed = {r.subject: r for r in ledger(rt, entry="sampling-results")}
     assert list(owed) == ["2026-Q4", "2027-Q1"]  # from the entry's effective date (2026-12-01) on
     assert owed["2026-Q4"].late is True and owed["2026-Q4"].id is None
-    row = record_publication(rt, "sampling-results", "2027-Q1", published_on=date(2027, 4, 20),
-                             url="https://www.geermu.gov.cn/xxgk/cj/2027q1.html", user="ma",
-                             department="格尔木市市场监督管理局", is_admin=False,
-                             evidence=("截图.png", "a" * 64))
+    row = record_publication(
+        rt,
+        "sampling-results",
+        "2027-Q1",
+        published_on=date(2027, 4, 20),
+        url="https://www.geermu.gov.cn/xxgk/cj/2027q1.html",
+        user="ma",
+        department="格尔木市市场监督管理局",
+        is_admin=False,
+        evidence=("截图.png", "a" * 64),
+    )
     assert row.on_time is True and row.due_on >= date(2027, 4, 20) and row.id is not None
     with pytest.raises(Conflict):
-        record_publication(rt, "sampling-results", "2027-Q1", published_on=date(2027, 4, 20),
-                           url="https://example.org/x", user="ma", department="格尔木市市场监督管理局",
-                           is_admin=False)
+        record_publication(
+            rt,
+            "sampling-results",
+            "2027-Q1",
+            published_on=date(2027, 4, 20),
+            url="https://example.org/x",
+            user="ma",
+            department="格尔木市市场监督管理局",
+            is_admin=False,
+        )
 
 
 def test_recording_refuses_another_department_a_future_period_an_automated_entry_and_a_bad_url(
@@ -119,22 +153,54 @@ def test_recording_refuses_another_department_a_future_period_an_automated_entry
     clock.set(at("2027-04-30T10:00"))
     common = {"published_on": date(2027, 4, 20), "user": "x", "is_admin": False}
     with pytest.raises(Forbidden):
-        record_publication(rt, "sampling-results", "2027-Q1", url="https://e.org/", department=SAFETY, **common)
+        record_publication(
+            rt, "sampling-results", "2027-Q1", url="https://e.org/", department=SAFETY, **common
+        )
     with pytest.raises(InvalidInput):
-        record_publication(rt, "sampling-results", "2027-Q2", url="https://e.org/",
-                           department="格尔木市市场监督管理局", **common)
+        record_publication(
+            rt,
+            "sampling-results",
+            "2027-Q2",
+            url="https://e.org/",
+            department="格尔木市市场监督管理局",
+            **common,
+        )
     with pytest.raises(InvalidInput):
-        record_publication(rt, "fireworks-licences", "x", url="https://e.org/", department=SAFETY,
-                           formed_on=date(2027, 4, 1), **common)
+        record_publication(
+            rt,
+            "fireworks-licences",
+            "x",
+            url="https://e.org/",
+            department=SAFETY,
+            formed_on=date(2027, 4, 1),
+            **common,
+        )
     with pytest.raises(InvalidInput):
-        record_publication(rt, "consumer-warnings", "春节消费提示", url="ftp://e.org/",
-                           department="格尔木市市场监督管理局", formed_on=date(2027, 1, 20), **common)
+        record_publication(
+            rt,
+            "consumer-warnings",
+            "春节消费提示",
+            url="ftp://e.org/",
+            department="格尔木市市场监督管理局",
+            formed_on=date(2027, 1, 20),
+            **common,
+        )
     assert [r for r in ledger(rt, entry="consumer-warnings")] == []  # nothing half-written
 
 
-def test_an_on_change_publication_is_due_20_working_days_after_the_change(rt: Runtime, clock: FixedClock) -> None:
+def test_an_on_change_publication_is_due_20_working_days_after_the_change(
+    rt: Runtime, clock: FixedClock
+) -> None:
     clock.set(at("2027-03-31T10:00"))
-    row = record_publication(rt, "consumer-warnings", "春节食品消费提示", formed_on=date(2027, 1, 20),
-                             published_on=date(2027, 3, 1), url="https://e.org/a", user="ma",
-                             department="格尔木市市场监督管理局", is_admin=False)
+    row = record_publication(
+        rt,
+        "consumer-warnings",
+        "春节食品消费提示",
+        formed_on=date(2027, 1, 20),
+        published_on=date(2027, 3, 1),
+        url="https://e.org/a",
+        user="ma",
+        department="格尔木市市场监督管理局",
+        is_admin=False,
+    )
     assert row.formed_on == date(2027, 1, 20) and row.late is True  # 20 working days passed by 1 March

@@ -30,15 +30,21 @@ def at(text_: str) -> datetime:
     return datetime.fromisoformat(text_).replace(tzinfo=UTC) - timedelta(hours=8)  # Asia/Shanghai
 
 
-def step(rt: Runtime, clock: FixedClock, when: str, case_no: str, action: str, actor: Actor, **fields: str) -> None:
+def step(
+    rt: Runtime, clock: FixedClock, when: str, case_no: str, action: str, actor: Actor, **fields: str
+) -> None:
     clock.set(at(when))
     fire(rt, case_no, action, actor, fields=fields)
 
 
 def info_request(rt: Runtime, clock: FixedClock, received: str) -> tuple[str, str]:
     clock.set(at(received))
-    s = submit_case(rt, "gov-info-request", Applicant("王小明", "13912345678"),
-                    fields={"requested_information": "2026年财政预算"})
+    s = submit_case(
+        rt,
+        "gov-info-request",
+        Applicant("王小明", "13912345678"),
+        fields={"requested_information": "2026年财政预算"},
+    )
     step(rt, clock, received[:10] + "T10:00", s.case_no, "accept", GOV_CLERK)
     return s.case_no, s.query_code
 
@@ -58,15 +64,34 @@ def seed_december(rt: Runtime, clock: FixedClock) -> dict[str, str]:
     rate_case(rt, late, late_code, 1, "答复太慢")  # rectification due 5 working days later: 12-24
     (rectification,) = rectifications(rt)
     clock.set(at("2026-12-23T15:00"))
-    close_rectification(rt, rectification["id"], user="zhao", department=GOV, is_admin=False,
-                        resolution="已电话回访并说明延误原因")
+    close_rectification(
+        rt,
+        rectification["id"],
+        user="zhao",
+        department=GOV,
+        is_admin=False,
+        resolution="已电话回访并说明延误原因",
+    )
     # 应急管理局: one fireworks licence granted, published and delivered on time.
     clock.set(at("2026-12-02T09:00"))
-    licence = submit_case(rt, "fireworks-retail-licence", Applicant("格尔木市昆仑烟花销售店", "13800000000"),
-                          fields={"shop_address": "昆仑路8号", "sales_mode": "专店"}).case_no
+    licence = submit_case(
+        rt,
+        "fireworks-retail-licence",
+        Applicant("格尔木市昆仑烟花销售店", "13800000000"),
+        fields={"shop_address": "昆仑路8号", "sales_mode": "专店"},
+    ).case_no
     step(rt, clock, "2026-12-02T10:00", licence, "accept", SAFETY_CLERK)
-    step(rt, clock, "2026-12-07T10:00", licence, "approve", SAFETY_HEAD, licence_no="YH2026-01",
-         storage_limit="300箱", valid_until="2027-12-31")
+    step(
+        rt,
+        clock,
+        "2026-12-07T10:00",
+        licence,
+        "approve",
+        SAFETY_HEAD,
+        licence_no="YH2026-01",
+        storage_limit="300箱",
+        valid_until="2027-12-31",
+    )
     clock.set(at("2026-12-08T10:00"))
     consume_licence_decisions(rt)
     step(rt, clock, "2026-12-08T11:00", licence, "issue_certificate", SAFETY_CLERK)
@@ -81,7 +106,11 @@ def deliver_notices(rt: Runtime, fail_case: str) -> dict[str, tuple[int, int]]:
     counts: dict[str, list[int]] = {}
     failed = False
     for message in claimed:
-        dept = SAFETY if message.case_no and message.payload.get("item_code") == "fireworks-retail-licence" else GOV
+        dept = (
+            SAFETY
+            if message.case_no and message.payload.get("item_code") == "fireworks-retail-licence"
+            else GOV
+        )
         ok = not (message.case_no == fail_case and not failed)
         failed = failed or not ok
         if ok:
@@ -102,17 +131,65 @@ def test_indicators_of_a_seeded_month_match_the_hand_count(rt: Runtime, clock: F
     notices = deliver_notices(rt, cases["on_time"])
     config = load_scorecard_config(rt.settings)
     clock.set(at("2027-01-05T09:00"))
-    record_entry(rt, config, department=GOV, period="2026-12", kind="manual", item="organisation", points="4",
-                 reason="领导小组已建立", evidence="格政办〔2026〕1号", actor="admin")
-    record_entry(rt, config, department=GOV, period="2026-12", kind="manual", item="rules", points="3.5",
-                 reason="制度基本健全", evidence="制度汇编", actor="admin")
-    record_entry(rt, config, department=GOV, period="2026-12", kind="manual", item="organisation", points="5",
-                 reason="补充材料后复核", evidence="会议纪要", actor="admin")  # replaces the 4
+    record_entry(
+        rt,
+        config,
+        department=GOV,
+        period="2026-12",
+        kind="manual",
+        item="organisation",
+        points="4",
+        reason="领导小组已建立",
+        evidence="格政办〔2026〕1号",
+        actor="admin",
+    )
+    record_entry(
+        rt,
+        config,
+        department=GOV,
+        period="2026-12",
+        kind="manual",
+        item="rules",
+        points="3.5",
+        reason="制度基本健全",
+        evidence="制度汇编",
+        actor="admin",
+    )
+    record_entry(
+        rt,
+        config,
+        department=GOV,
+        period="2026-12",
+        kind="manual",
+        item="organisation",
+        points="5",
+        reason="补充材料后复核",
+        evidence="会议纪要",
+        actor="admin",
+    )  # replaces the 4
     for points in ("2", "4"):
-        record_entry(rt, config, department=GOV, period="2026-12", kind="bonus", points=points,
-                     reason="省级媒体正面报道", evidence="https://example.org/news", actor="admin")
-    record_entry(rt, config, department=GOV, period="2026-12", kind="deduction", points="1",
-                 reason="未按要求报送材料", evidence="通报〔2026〕3号", actor="admin")
+        record_entry(
+            rt,
+            config,
+            department=GOV,
+            period="2026-12",
+            kind="bonus",
+            points=points,
+            reason="省级媒体正面报道",
+            evidence="https://example.org/news",
+            actor="admin",
+        )
+    record_entry(
+        rt,
+        config,
+        department=GOV,
+        period="2026-12",
+        kind="deduction",
+        points="1",
+        reason="未按要求报送材料",
+        evidence="通报〔2026〕3号",
+        actor="admin",
+    )
 
     card = compute_scorecard(rt, "2026-12", with_records=True)
     by = {d.department: d for d in card.departments}
@@ -133,7 +210,15 @@ def test_indicators_of_a_seeded_month_match_the_hand_count(rt: Runtime, clock: F
     n_ok, n_total = notices[GOV]
     assert n_total - n_ok == 1
     # Applicable weights: 10 + 10 + 5 + 10 + 5 + 10 + 5 = 55 of the 65 computed points.
-    raw = 10 * 0.5 + 10 * 0.5 + 5 * 0 + 10 * min(1, 0.5 / 0.98) + 5 * 1 + 10 * (1 / 3) + 5 * min(1, (n_ok / n_total) / 0.98)
+    raw = (
+        10 * 0.5
+        + 10 * 0.5
+        + 5 * 0
+        + 10 * min(1, 0.5 / 0.98)
+        + 5 * 1
+        + 10 * (1 / 3)
+        + 5 * min(1, (n_ok / n_total) / 0.98)
+    )
     computed = 65 / 55 * raw
     assert gov.computed == pytest.approx(computed, abs=0.05)
     assert (gov.manual, gov.bonus, gov.deduction) == (8.5, 5.0, 1.0)  # 5 + 3.5; 2 + 4 capped at 5
@@ -142,14 +227,26 @@ def test_indicators_of_a_seeded_month_match_the_hand_count(rt: Runtime, clock: F
 
     # 应急管理局: closed on time, its licence published on time, every notice delivered.
     assert {k: (i.ok, i.total) for k, i in safety.indicators.items() if i.applicable} == {
-        "statutory_on_time": (1, 1), "promised_on_time": (1, 1), "directory_on_time": (1, 1),
-        "notices_delivered": notices[SAFETY]}
+        "statutory_on_time": (1, 1),
+        "promised_on_time": (1, 1),
+        "directory_on_time": (1, 1),
+        "notices_delivered": notices[SAFETY],
+    }
     assert safety.computed == 65.0 and safety.score == 65.0
     assert [d.department for d in card.departments][:2] == [GOV, SAFETY] or gov.score < 65
     records = card.records[GOV]["info_requests_on_time"]
-    assert {r["ref"]: r["ok"] for r in records} == {cases["on_time"]: True, cases["late"]: False,
-                                                     cases["unanswered"]: False}
-    assert card.public_dict()["departments"][0].keys() >= {"department", "score", "zeroed", "reason", "indicators"}
+    assert {r["ref"]: r["ok"] for r in records} == {
+        cases["on_time"]: True,
+        cases["late"]: False,
+        cases["unanswered"]: False,
+    }
+    assert card.public_dict()["departments"][0].keys() >= {
+        "department",
+        "score",
+        "zeroed",
+        "reason",
+        "indicators",
+    }
 
 
 def test_a_forged_event_zeroes_the_department_that_handled_the_case(rt: Runtime, clock: FixedClock) -> None:
@@ -161,9 +258,13 @@ def test_a_forged_event_zeroes_the_department_that_handled_the_case(rt: Runtime,
             conn.execute(text("DROP TRIGGER events_no_update"))
         else:
             conn.execute(text("DROP TRIGGER events_no_update_delete ON events"))
-        conn.execute(text("UPDATE events SET at = :at WHERE seq = 3 AND case_id = "
-                          "(SELECT id FROM cases WHERE case_no = :no)"),
-                     {"at": at("2026-12-03T10:00"), "no": cases["licence"]})
+        conn.execute(
+            text(
+                "UPDATE events SET at = :at WHERE seq = 3 AND case_id = "
+                "(SELECT id FROM cases WHERE case_no = :no)"
+            ),
+            {"at": at("2026-12-03T10:00"), "no": cases["licence"]},
+        )
     card = compute_scorecard(rt, "2026-12")
     by = {d.department: d for d in card.departments}
     assert by[SAFETY].zeroed and by[SAFETY].score == 0.0
@@ -174,20 +275,59 @@ def test_a_forged_event_zeroes_the_department_that_handled_the_case(rt: Runtime,
     assert not {d.department: d for d in compute_scorecard(rt, "2026-11").departments}[SAFETY].zeroed
 
 
-def test_manual_entries_are_chained_and_a_rewritten_one_zeroes_its_department(rt: Runtime, clock: FixedClock) -> None:
+def test_manual_entries_are_chained_and_a_rewritten_one_zeroes_its_department(
+    rt: Runtime, clock: FixedClock
+) -> None:
     config = load_scorecard_config(rt.settings)
     clock.set(at("2026-12-20T09:00"))
-    first = record_entry(rt, config, department=GOV, period="2026-12", kind="manual", item="platforms",
-                         points="4", reason="网站集约化完成", evidence="验收报告", actor="admin")
-    second = record_entry(rt, config, department=GOV, period="2026-12", kind="bonus", points="1",
-                          reason="通报表扬", evidence="通报", actor="admin")
+    first = record_entry(
+        rt,
+        config,
+        department=GOV,
+        period="2026-12",
+        kind="manual",
+        item="platforms",
+        points="4",
+        reason="网站集约化完成",
+        evidence="验收报告",
+        actor="admin",
+    )
+    second = record_entry(
+        rt,
+        config,
+        department=GOV,
+        period="2026-12",
+        kind="bonus",
+        points="1",
+        reason="通报表扬",
+        evidence="通报",
+        actor="admin",
+    )
     assert (first.seq, second.seq) == (1, 2)
     with pytest.raises(InvalidInput):
-        record_entry(rt, config, department=GOV, period="2026-12", kind="manual", item="platforms",
-                     points="6", reason="超出满分", evidence="x", actor="admin")
+        record_entry(
+            rt,
+            config,
+            department=GOV,
+            period="2026-12",
+            kind="manual",
+            item="platforms",
+            points="6",
+            reason="超出满分",
+            evidence="x",
+            actor="admin",
+        )
     with pytest.raises(InvalidInput):
-        record_entry(rt, config, department=GOV, period="2026-12", kind="bonus", points="1", reason="无佐证",
-                     actor="admin")
+        record_entry(
+            rt,
+            config,
+            department=GOV,
+            period="2026-12",
+            kind="bonus",
+            points="1",
+            reason="无佐证",
+            actor="admin",
+        )
     with rt.engine.begin() as conn:
         if rt.engine.dialect.name == "sqlite":
             with pytest.raises(Exception, match="append-only"):
@@ -211,8 +351,9 @@ def test_a_period_must_be_a_month_quarter_or_year_that_has_started(rt: Runtime, 
     assert compute_scorecard(rt, "2025").first_day == date(2025, 1, 1)
 
 
-def test_the_month_s_scorecard_is_published_on_the_site_by_its_flow_s_rows(sqlite_rt: Runtime,
-                                                                          clock: FixedClock) -> None:
+def test_the_month_s_scorecard_is_published_on_the_site_by_its_flow_s_rows(
+    sqlite_rt: Runtime, clock: FixedClock
+) -> None:
     from flows.publication import computed_rows
     from flows.runtime import use_runtime
     from gkflow.publication.config import load_publication_config
