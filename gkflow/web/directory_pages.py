@@ -97,7 +97,12 @@ def entry_page(
     return render(request, "directory_entry.html", {"e": view, "rows": rows[:200]})
 
 
-@router.get("/gk/directory/data.json", response_model=list[EntryView], tags=["open data"])
+# Internal wiring (task and trigger names, item codes) stays out of the public open data.
+INTERNAL = {"__all__": {"task": True, "cadence": {"item", "trigger"}}}
+
+
+@router.get("/gk/directory/data.json", response_model=list[EntryView], response_model_exclude=INTERNAL,
+            tags=["open data"])
 def directory_json(rt: RuntimeDep) -> list[EntryView]:
     """The directory as open data: every entry with its elements, latest publication and punctuality."""
     return entry_views(rt)

@@ -73,7 +73,8 @@ def test_the_open_data_carries_every_entry_in_json_and_csv(client: TestClient) -
         "scorecard-monthly",
     } <= codes
     fiscal = next(e for e in data if e["code"] == "fiscal-monthly")
-    assert fiscal["task"] == "fiscal-monthly" and fiscal["cadence"]["cron"] == "0 9 5 * *"
+    assert fiscal["cadence"]["cron"] == "0 9 5 * *" and fiscal["automated"] is True
+    assert "task" not in fiscal and "trigger" not in fiscal["cadence"]  # no internal wiring in public
     assert fiscal["punctuality"]["open_overdue"] == 0  # a fresh install owes nothing overdue
     raw = client.get("/gk/directory/data.csv")
     assert raw.content.startswith(b"\xef\xbb\xbf")
