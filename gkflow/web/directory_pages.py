@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -98,7 +99,7 @@ def entry_page(
 
 
 # Internal wiring (task and trigger names, item codes) stays out of the public open data.
-INTERNAL = {"__all__": {"task": True, "cadence": {"item", "trigger"}}}
+INTERNAL: dict[str, Any] = {"__all__": {"task": True, "cadence": {"item", "trigger"}}}
 
 
 @router.get("/gk/directory/data.json", response_model=list[EntryView], response_model_exclude=INTERNAL,
