@@ -20,6 +20,10 @@ from flows.runtime import current_runtime
 from gkflow.publication.periods import last_formed
 from gkflow.publication.service import publish_task_period
 from gkflow.publication.tasks import task_spec
+from gkflow.services.scorecard import compute_scorecard
+from gkflow.services.scorecard_export import publication_rows
+
+SCORECARD_TASK = "scorecard-monthly"
 
 T = TypeVar("T")
 
@@ -35,6 +39,14 @@ def run_flow(coroutine: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coroutine)
 
 
+def computed_rows(task_name: str, period: str) -> list[dict[str, Any]] | None:
+    """Rows of a task whose source is gkflow itself (the department scorecard); None for others."""
+    if task_name != SCORECARD_TASK:
+        return None
+    rt = current_runtime()
+    return publication_rows(compute_scorecard(rt, period))
+
+
 def run_id() -> str | None:
     run_id = flow_run.id
     return str(run_id) if run_id else None
@@ -45,9 +57,10 @@ async def publish_period_flow(task_name: str, period: str, project: str = "", so
                               trigger: str = "manual") -> list[dict[str, Any]]:
     """Publish one period of one task (every active project for construction-progress)."""
     rt = current_runtime()
+    rows = await asyncio.to_thread(computed_rows, task_name, period)
     outcomes = await asyncio.to_thread(
         publish_task_period, rt, task_name, period, subject=project, source=source, trigger=trigger,
-        flow_run_id=run_id(), step=as_prefect_task)
+        flow_run_id=run_id(), step=as_prefect_task, rows=rows)
     return [o.to_dict(rt) for o in outcomes]
 
 
@@ -59,7 +72,8 @@ async def publish_scheduled_flow(task_name: str) -> list[dict[str, Any]]:
     scheduled = flow_run.scheduled_start_time
     at = scheduled if isinstance(scheduled, datetime) else rt.now()
     period = last_formed(task_spec(task_name).cadence, rt.local_date(at))
+    rows = await asyncio.to_thread(computed_rows, task_name, period.label)
     outcomes = await asyncio.to_thread(
         publish_task_period, rt, task_name, period.label, trigger="schedule", flow_run_id=run_id(),
-        step=as_prefect_task)
+        step=as_prefect_task, rows=rows)
     return [o.to_dict(rt) for o in outcomes]

@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from gkflow.cli import audit, calendar, cases, items, outbox, publish, serve, users
+from gkflow.cli import audit, calendar, cases, items, openness, outbox, publish, scorecard, serve, users
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="gkflow: 最多跑一次 case engine")
 app.add_typer(items.app, name="items")
@@ -21,6 +21,8 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(users.app, name="users")
 app.add_typer(publish.app, name="publish")
 app.add_typer(outbox.app, name="outbox")
+app.add_typer(openness.app, name="openness")
+app.command("scorecard")(scorecard.scorecard_command)
 app.command("init")(serve.init)
 app.command("serve")(serve.serve)
 app.command("sweep")(publish.sweep_command)

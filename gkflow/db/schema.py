@@ -6,13 +6,17 @@ from sqlalchemy import Engine, text
 from sqlmodel import SQLModel
 
 # Importing the model modules registers their tables on SQLModel.metadata.
-from gkflow.db import models, publication_models, web_models  # noqa: F401
+from gkflow.db import models, openness_models, publication_models, web_models  # noqa: F401
 
 SQLITE_TRIGGERS = [
     """CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
        BEGIN SELECT RAISE(ABORT, 'events are append-only: UPDATE refused'); END""",
     """CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
        BEGIN SELECT RAISE(ABORT, 'events are append-only: DELETE refused'); END""",
+    """CREATE TRIGGER IF NOT EXISTS scorecard_entries_no_update BEFORE UPDATE ON scorecard_entries
+       BEGIN SELECT RAISE(ABORT, 'scorecard entries are append-only: UPDATE refused'); END""",
+    """CREATE TRIGGER IF NOT EXISTS scorecard_entries_no_delete BEFORE DELETE ON scorecard_entries
+       BEGIN SELECT RAISE(ABORT, 'scorecard entries are append-only: DELETE refused'); END""",
 ]
 
 POSTGRES_TRIGGERS = [
@@ -22,6 +26,8 @@ POSTGRES_TRIGGERS = [
        FOR EACH ROW EXECUTE FUNCTION gkflow_events_append_only()""",
     """CREATE OR REPLACE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
        FOR EACH STATEMENT EXECUTE FUNCTION gkflow_events_append_only()""",
+    """CREATE OR REPLACE TRIGGER scorecard_entries_no_update_delete BEFORE UPDATE OR DELETE
+       ON scorecard_entries FOR EACH ROW EXECUTE FUNCTION gkflow_events_append_only()""",
 ]
 
 

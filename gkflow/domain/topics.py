@@ -20,6 +20,7 @@ NOTICES = frozenset({
 
 TRIGGERS = frozenset({
     "construction.milestone",  # a construction project reached a milestone: publish progress
+    "licence.granted",  # a licence was granted: open its 行政许可结果公示 row and publish it
     "hotline.reply",  # report a 12345 work order's step back to the hotline platform
 })
 

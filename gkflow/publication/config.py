@@ -12,7 +12,7 @@ from gkflow.domain.errors import InvalidConfig
 from gkflow.settings import Settings
 
 PUBLICATION_FILE = "publication.yaml"
-SOURCE_TYPES = ("file", "http", "cases")
+SOURCE_TYPES = ("file", "http", "cases", "computed")
 
 
 @dataclass(frozen=True)
@@ -102,6 +102,8 @@ def _task(path: Path, name: str, spec: Any) -> TaskConfig:
     if not isinstance(source, dict) or source.get("type") not in SOURCE_TYPES:
         raise InvalidConfig(f"{where}: source.type must be one of {', '.join(SOURCE_TYPES)}")
     location = source.get("path") or source.get("url") or source.get("item") or ""
+    if source["type"] == "computed":
+        location = location or name  # the flow computes the rows (e.g. the scorecard service)
     if not location:
         raise InvalidConfig(f"{where}: source needs a path (file), url (http) or item (cases)")
     return TaskConfig(

@@ -169,6 +169,9 @@ def fetch_rows(rt: Runtime, config: PublicationConfig, task_config: TaskConfig, 
                subject: str, source: str | None) -> SourceData:
     if task_config.source.type == "cases" and source is None:
         return annual_rows(rt, task_config.source.location, period)
+    if task_config.source.type == "computed" and source is None:
+        raise SourceUnavailable(f"{task_config.name} is computed by gkflow: run it through its flow "
+                                "(gkflow publish run, or the schedule), which supplies the rows")
     location = source or expand(task_config.source.location, period.label, subject)
     if not location.startswith(("http://", "https://")):
         location = str(config.resolve(location))
@@ -294,7 +297,7 @@ def projects_for_month(rt: Runtime, config: PublicationConfig, period: Period,
 
 def publish_task_period(rt: Runtime, task: str, period_text: str, *, subject: str = "",
                         source: str | None = None, trigger: str = "manual", flow_run_id: str | None = None,
-                        step: Step = direct) -> list[Outcome]:
+                        step: Step = direct, rows: list[dict[str, Any]] | None = None) -> list[Outcome]:
     """One period of a task; for construction-progress without a project, every project."""
     config = load_publication_config(rt.settings)
     spec = task_spec(task)
@@ -308,4 +311,4 @@ def publish_task_period(rt: Runtime, task: str, period_text: str, *, subject: st
         return [publish_period(rt, task, period_text, subject=s, source=source, trigger=trigger,
                                flow_run_id=flow_run_id, step=step, config=config) for s in subjects]
     return [publish_period(rt, task, period_text, subject=subject, source=source, trigger=trigger,
-                           flow_run_id=flow_run_id, step=step, config=config)]
+                           flow_run_id=flow_run_id, step=step, config=config, rows=rows)]

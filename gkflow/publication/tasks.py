@@ -11,6 +11,7 @@ from typing import Any
 from gkflow.domain.errors import InvalidInput
 from gkflow.publication import charts
 from gkflow.publication.periods import Cadence, Period, parse_period
+from gkflow.publication.scorecard_task import SCORECARD, scorecard_context
 from gkflow.publication.validation import Column, Schema, Totals, detail_rows
 
 History = Callable[[Period], list[dict[str, Any]] | None]
@@ -234,6 +235,8 @@ TASKS: dict[str, TaskSpec] = {
         TaskSpec("construction-progress", (Cadence.MONTHLY, Cadence.EVENT), CONSTRUCTION,
                  "construction-progress.html", construction_context, per_subject=True),
         TaskSpec("disclosure-annual", (Cadence.ANNUAL,), ANNUAL, "disclosure-annual.html", annual_context),
+        TaskSpec("scorecard-monthly", (Cadence.MONTHLY, Cadence.QUARTERLY, Cadence.ANNUAL), SCORECARD,
+                 "scorecard-monthly.html", scorecard_context),
     )
 }
 

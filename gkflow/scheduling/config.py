@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from gkflow.config.cron import cron_fields, fire_times
 from gkflow.config.files import read_mapping
 from gkflow.domain.errors import InvalidConfig
 
 SCHEDULES_FILE = "schedules.yaml"
-_TICK = timedelta(seconds=1)
-_CRON_DAYS = {"0": "sun", "1": "mon", "2": "tue", "3": "wed", "4": "thu", "5": "fri", "6": "sat", "7": "sun"}
+__all__ = ["cron_fields", "fire_times", "load_schedules"]  # the cron helpers live in gkflow.config.cron
 
 
 class LateRuns(StrEnum):
@@ -36,6 +35,7 @@ class PublicationSchedule:
 MAINTENANCE_REFS = (
     "flows.dispatch:poll_and_dispatch",
     "flows.triggers:poll_milestones",
+    "flows.openness:poll_licence_decisions",
     "gkflow.scheduling.jobs:run_sweep",
     "gkflow.scheduling.jobs:write_checkpoint",
 )
@@ -53,35 +53,6 @@ class Schedules:
     timezone: ZoneInfo
     publications: list[PublicationSchedule]
     maintenance: list[MaintenanceJob]
-
-
-def cron_fields(cron: str) -> dict[str, str]:
-    """APScheduler CronTrigger keyword arguments; weekday numbers are cron's (0/7 = Sunday)."""
-    parts = cron.split()
-    if len(parts) != 5:
-        raise InvalidConfig(f"cron '{cron}' needs 5 fields: minute hour day month day-of-week")
-    minute, hour, day, month, dow = parts
-
-    def name(token: str) -> str:
-        return _CRON_DAYS.get(token, token)
-
-    dow = ",".join("-".join(name(t) for t in item.split("-")) for item in dow.split(","))
-    return {"minute": minute, "hour": hour, "day": day, "month": month, "day_of_week": dow}
-
-
-def fire_times(cron: str, tz: ZoneInfo, after: datetime, until: datetime) -> list[datetime]:
-    """Every fire time t with after <= t <= until."""
-    from apscheduler.triggers.cron import CronTrigger
-
-    trigger = CronTrigger(timezone=tz, **cron_fields(cron))
-    times: list[datetime] = []
-    previous = None
-    current = trigger.get_next_fire_time(None, after)
-    while current is not None and current <= until:
-        times.append(current)
-        previous = current
-        current = trigger.get_next_fire_time(previous, previous + _TICK)
-    return times
 
 
 def load_schedules(config_dir: Path) -> Schedules:

@@ -33,6 +33,10 @@ def maintenance_flow(name: str) -> Flow[..., Any] | None:
         from flows.audit import checkpoint_flow
 
         return checkpoint_flow
+    if name == "licences":
+        from flows.openness import licence_flow
+
+        return licence_flow
     return None
 
 

@@ -78,14 +78,16 @@ def test_skip_publishes_nothing_but_names_what_was_skipped(rt):
 def test_the_shipped_schedules_load_and_name_maintenance_jobs_by_reference(sqlite_rt):
     loaded = load_schedules(sqlite_rt.settings.config_dir)
     assert {s.task for s in loaded.publications} == {"fiscal-monthly", "land-quarterly",
-                                                    "construction-progress", "disclosure-annual"}
+                                                    "construction-progress", "disclosure-annual",
+                                                    "scorecard-monthly"}
     refs = {job.name: job.ref for job in loaded.maintenance}
     assert refs["dispatch"] == "flows.dispatch:poll_and_dispatch"
     scheduler = EmbeddedScheduler(sqlite_rt, loaded, run_period=lambda *a: None)
     scheduler.start(now=NOW, background_catch_up=False)
     try:
         ids = {job.id for job in scheduler.scheduler.get_jobs()}
-        assert {"publish:fiscal-monthly", "maintenance:sweep", "maintenance:milestones"} <= ids
+        assert {"publish:fiscal-monthly", "publish:scorecard-monthly", "maintenance:sweep",
+                "maintenance:milestones", "maintenance:licences"} <= ids
         fiscal = scheduler.scheduler.get_job("publish:fiscal-monthly")
         assert fiscal.next_run_time.astimezone(TZ).strftime("%d %H:%M") == "05 09:00"
     finally:
