@@ -34,7 +34,7 @@ CASE_KEYS: tuple[str, ...] = (
     "promised_due",
     "statutory_due",
     "due_provisional",
-    "comment",
+    "public_note",
     "fields",
     "status_url",
     "hotline",

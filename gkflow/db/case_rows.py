@@ -31,6 +31,7 @@ CASE_NO_UNIQUE = ("cases.case_no", "cases_case_no_key", "ix_cases_case_no")
 FIRE_COLUMNS = (
     "id", "case_no", "item_code", "item_version", "department", "assigned_department", "state",
     "version", "applicant_name", "applicant_phone", "applicant_email", "applicant_wechat",
+    "intake_channel", "phone_verified",
     "clock_running", "statutory_days",
     "statutory_anchor", "statutory_used", "promised_days", "promised_anchor", "promised_used",
     "extended", "statutory_due", "statutory_due_provisional", "promised_due",
@@ -40,7 +41,7 @@ _SELECT_FOR_FIRE = f"SELECT {', '.join(FIRE_COLUMNS)} FROM cases WHERE case_no =
 _DATE_COLUMNS = ("statutory_anchor", "promised_anchor", "statutory_due", "promised_due", "step_due")
 _BOOL_COLUMNS = ("clock_running", "extended", "statutory_due_provisional", "promised_due_provisional")
 EVENT_COLUMNS = ("case_id", "seq", "action", "from_state", "to_state", "actor", "role", "at", "comment",
-                 "fields", "prev_hash", "hash")
+                 "fields", "prev_hash", "hash", "public_note")
 OUTBOX_COLUMNS = ("created_at", "case_id", "case_no", "event_seq", "kind", "topic", "channel",
                   "recipient", "payload", "idempotency_key", "status", "attempts", "next_attempt_at",
                   "updated_at")
@@ -147,7 +148,7 @@ def insert_outbox(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
 def append_event_row(
     conn: Connection, row: Mapping[str, Any], *, seq: int, new_hash: str, action: str, actor: str,
     role: str, at: datetime, comment: str | None, fields: Mapping[str, str],
-    case_changes: Mapping[str, Any],
+    case_changes: Mapping[str, Any], public_note: str | None = None,
 ) -> None:
     """Bump the case's version and chain head and insert the event; Conflict if the case moved."""
     updated = conn.execute(
@@ -159,7 +160,7 @@ def append_event_row(
         raise Conflict(f"case {row['case_no']} changed meanwhile; try again")
     conn.execute(events_t.insert().values(
         case_id=row["id"], seq=seq, action=action, from_state=row["state"], to_state=row["state"],
-        actor=actor, role=role, at=at, comment=comment,
+        actor=actor, role=role, at=at, comment=comment, public_note=public_note,
         fields=json.dumps(dict(fields), ensure_ascii=False, sort_keys=True),
         prev_hash=row["last_hash"], hash=new_hash,
     ))

@@ -52,6 +52,8 @@ class CaseRow(SQLModel, table=True):
     applicant_email: str | None = None
     applicant_wechat: str | None = None
     intake_channel: str = "window"
+    # Online cases notify only verified numbers; NULL on cases older than phone verification.
+    phone_verified: bool | None = None
     fields: str = "{}"  # JSON: the submission's form fields
     received_at: datetime
     received_on: date  # local (Asia/Shanghai) date of receipt; counting starts the day after
@@ -99,10 +101,11 @@ class EventRow(SQLModel, table=True):
     actor: str
     role: str
     at: datetime
-    comment: str | None = None
+    comment: str | None = None  # internal note (内部意见), staff only
     fields: str = "{}"  # JSON
     prev_hash: str
     hash: str
+    public_note: str | None = None  # note to the applicant (对申请人说明): status page and notices
 
 
 class OutboxRow(SQLModel, table=True):
@@ -121,6 +124,9 @@ class OutboxRow(SQLModel, table=True):
     channel: str | None = None  # sms, email, wechat, webhook, sandbox (notices only)
     recipient: str | None = None
     payload: str = "{}"  # JSON: render context or trigger parameters
+    # JSON of context keys that must not outlive the send (a one-time code, a new query code):
+    # merged into the payload when rendering, cleared once the message is sent or given up.
+    secret: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     idempotency_key: str = Field(unique=True)
     status: str = "created"
     attempts: int = 0

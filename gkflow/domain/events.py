@@ -32,6 +32,7 @@ class EventRecord:
     fields: Mapping[str, object]
     prev_hash: str
     hash: str = ""
+    public_note: str | None = None
 
 
 def event_hash(
@@ -46,10 +47,17 @@ def event_hash(
     at: datetime,
     comment: str | None,
     fields: Mapping[str, object],
+    *,
+    public_note: str | None = None,
 ) -> str:
+    """The hash of one event chained on ``prev_hash``. A note to the applicant joins the hashed content
+    only when there is one, so events written before notes existed keep their hashes."""
+    content: list[object] = [case_no, seq, action, from_state, to_state, actor, role, canonical_time(at),
+                             comment, dict(fields)]
+    if public_note is not None:
+        content.append({"public_note": public_note})
     body = json.dumps(
-        [case_no, seq, action, from_state, to_state, actor, role, canonical_time(at), comment,
-         dict(fields)],
+        content,
         ensure_ascii=False,
         separators=(",", ":"),
         sort_keys=True,
@@ -75,7 +83,7 @@ def verify_chain(events: Iterable[EventRecord]) -> ChainBreak | None:
             return ChainBreak(ev.case_no, ev.seq, "prev_hash does not match the previous event")
         recomputed = event_hash(
             ev.prev_hash, ev.case_no, ev.seq, ev.action, ev.from_state, ev.to_state, ev.actor,
-            ev.role, ev.at, ev.comment, ev.fields,
+            ev.role, ev.at, ev.comment, ev.fields, public_note=ev.public_note,
         )
         if recomputed != ev.hash:
             return ChainBreak(ev.case_no, ev.seq, "content does not match its hash")

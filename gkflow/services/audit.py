@@ -73,6 +73,7 @@ def verify_all(rt: Runtime, batch: int = 5000) -> AuditReport:
                 from_state=row["from_state"], to_state=row["to_state"], actor=row["actor"],
                 role=row["role"], at=row["at"], comment=row["comment"],
                 fields=json.loads(row["fields"] or "{}"), prev_hash=row["prev_hash"], hash=row["hash"],
+                public_note=row["public_note"],
             ))
         broken = check(current_id, current)
         if broken:

@@ -13,8 +13,9 @@ from gkflow.domain.calendar import DueDate
 from gkflow.domain.cases import Actor
 from gkflow.domain.deadlines import days_left, warning_level
 from gkflow.domain.errors import NotFound
+from gkflow.domain.fields import length_limit
 from gkflow.domain.identifiers import query_code_matches
-from gkflow.domain.items import ItemVersion
+from gkflow.domain.items import FieldSpec, ItemVersion
 from gkflow.domain.masking import mask_id_number, mask_name, mask_phone
 from gkflow.runtime import Runtime
 from gkflow.services.accounts import Account
@@ -123,10 +124,15 @@ def _summary_fields(rt: Runtime, item: ItemVersion, row: Mapping[str, Any]) -> d
     }
 
 
+def field_view(spec: FieldSpec) -> FieldView:
+    """A declared field as the API describes it."""
+    return FieldView(name=spec.name, label=spec.label, required=spec.required, type=spec.type.value,
+                     max_length=length_limit(spec), options=list(spec.options), internal=spec.internal)
+
+
 def _allowed_actions(item: ItemVersion, state: str) -> list[ActionView]:
     return [
-        ActionView(name=t.name, label=t.label, roles=list(t.roles),
-                   fields=[FieldView(name=f.name, label=f.label, required=f.required) for f in t.fields])
+        ActionView(name=t.name, label=t.label, roles=list(t.roles), fields=[field_view(f) for f in t.fields])
         for t in item.transitions_from(state)
     ]
 
@@ -243,7 +249,8 @@ def item_detail(item: ItemVersion) -> ItemDetail:
     """One item version: limits, materials, states and transitions (DESIGN.md section 6)."""
     return ItemDetail(
         code=item.code, name=item.name, version=item.version,
-        effective_from=item.effective_from.isoformat(), area=item.area,
+        effective_from=item.effective_from.isoformat(), area=item.area, description=item.description,
+        online=item.online, submit_fields=[field_view(f) for f in item.submit_fields],
         department=item.department, basis=list(item.basis), fee=item.fee,
         channels=list(item.channels), notice_channels=list(item.notice_channels),
         statutory_limit=LimitView(days=item.statutory_limit.days, unit=item.statutory_limit.unit.value),
@@ -255,6 +262,7 @@ def item_detail(item: ItemVersion) -> ItemDetail:
         transitions=[
             TransitionView(name=t.name, label=t.label, from_states=list(t.sources), to=t.target,
                            roles=list(t.roles), fields=[f.name for f in t.fields],
+                           field_specs=[field_view(f) for f in t.fields],
                            clock=t.clock.value if t.clock else None, extend_days=t.extend_days,
                            notices=list(t.notices), triggers=list(t.triggers))
             for t in item.transitions.values()

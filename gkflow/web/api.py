@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from gkflow.domain.access import require_may_see_case, require_staff_with_department
 from gkflow.domain.errors import NotFound
 from gkflow.services.cases import Applicant, fire
+from gkflow.services.guide import item_for_guide, items_in_force
 from gkflow.services.lookup_limits import check_lookup_allowed, guarded_public_case, record_lookup_failure
 from gkflow.services.online import submit_online
 from gkflow.services.ratings import rate_case
@@ -80,13 +81,14 @@ class RatingAnswer(BaseModel):
 
 @router.get("/items")
 def list_items(rt: RuntimeDep) -> list[ItemSummary]:
-    catalogue = rt.catalogue
-    return [item_summary(catalogue.latest(code)) for code in catalogue.codes()]
+    """Every item, in the version in force today."""
+    return [item_summary(item) for item in items_in_force(rt)]
 
 
 @router.get("/items/{code}", responses=ERROR_RESPONSES)
-def get_item(rt: RuntimeDep, code: str) -> ItemDetail:
-    return item_detail(rt.catalogue.latest(code))
+def get_item(rt: RuntimeDep, code: str, version: int | None = Query(default=None, ge=1)) -> ItemDetail:
+    """One item (the version in force today, or ``version``) with its typed submission fields."""
+    return item_detail(item_for_guide(rt, code, version))
 
 
 @router.post("/cases", status_code=201, responses=ERROR_RESPONSES)

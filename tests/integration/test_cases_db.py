@@ -22,7 +22,7 @@ from gkflow.services.views import public_case, show_case
 CLERK = Actor("li.clerk", "window_clerk", "格尔木市人民政府办公室")
 HANDLER = Actor("zhao.handler", "handler", "格尔木市人民政府办公室")
 HEAD = Actor("wang.head", "department_head", "格尔木市人民政府办公室")
-APPLICANT = Applicant("张三", "13912345678", "630101199001011234", "zhang@example.cn")
+APPLICANT = Applicant("张三", "13912345678", "630101199001011239", "zhang@example.cn")
 
 
 def at(day: str, hour: int = 10) -> datetime:

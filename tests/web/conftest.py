@@ -49,7 +49,7 @@ def submit_gov(client: TestClient, **overrides: Any) -> dict[str, Any]:
         "item": GOV,
         "name": "张三丰",
         "phone": "13912345678",
-        "id_number": "630101199001011234",
+        "id_number": "630101199001011239",
         "fields": {"requested_information": "2025年部门预算"},
     }
     body.update(overrides)

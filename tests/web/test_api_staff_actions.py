@@ -83,7 +83,7 @@ def test_a_missing_required_field_is_422_naming_the_field(client, bearer):
     response = _act(client, case["case_no"], "decide", headers, fields={})
     assert response.status_code == 422
     error = response.json()["error"]
-    assert error["code"] == "invalid_input" and "outcome" in error["message"]
+    assert error["code"] == "invalid_input" and "答复类型" in error["message"]
     assert error["details"]["fields"] == ["outcome"]
 
 
