@@ -62,6 +62,8 @@ _PER_NOTICE: dict[str, dict[str, Any]] = {
     "rating_invitation": {"action_label": "办结", "state_label": "办结"},
     "warning_yellow": {"level": "yellow", "days_left": 2},
     "warning_red": {"level": "red", "days_left": -1},
+    "verification_code": {"purpose": "网上申请", "minutes": 5, "one_time_code": "493027"},
+    "query_code_reset": {"action_label": "找回查询码", "query_code": None},
 }
 
 _PUBLICATION: dict[str, Any] = {
@@ -111,6 +113,10 @@ _LONG: dict[str, Any] = {
     "period": "2026-Q4",
     "due_on": "2027-01-29",
     "published_at": "2027-02-03 17:45",
+    "purpose": "找回查询码",
+    "minutes": 5,
+    "one_time_code": "493027",
+    "query_code": "QX7K2MRT",
     "reasons": [
         "来源文件缺少“一般公共预算支出”合计行，无法核对本月支出总额",
         "CSV 第 1287 行“项目名称”为空",

@@ -97,3 +97,19 @@ def outbox_rows(
             "payload": payload, "idempotency_key": f"{case['case_no']}/{seq}/{trigger}",
         })
     return rows
+
+
+def direct_rows(
+    case: Mapping[str, Any], *, case_id: int, seq: int, notice: str,
+    recipients: list[tuple[str, str, dict[str, str] | None]], context: Mapping[str, Any], now: datetime,
+) -> list[dict[str, Any]]:
+    """Rows of one notice to chosen (channel, recipient, secret) triples; a secret (a new query code)
+    is kept apart from the payload and cleared once sent."""
+    payload = json.dumps(dict(context), ensure_ascii=False)
+    return [{
+        "created_at": now, "case_id": case_id, "case_no": case["case_no"], "event_seq": seq,
+        "status": "created", "attempts": 0, "next_attempt_at": now, "updated_at": now,
+        "kind": "notice", "topic": notice, "channel": channel, "recipient": recipient, "payload": payload,
+        "secret": json.dumps(secret) if secret else None,
+        "idempotency_key": f"{case['case_no']}/{seq}/{notice}/{channel}",
+    } for channel, recipient, secret in recipients]

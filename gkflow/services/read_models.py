@@ -78,7 +78,8 @@ class TimelineEntry(_Model):
     actor: str
     role: str
     at: str | None
-    comment: str | None
+    comment: str | None = Field(description="internal note (内部意见); null in the applicant's view")
+    public_note: str | None = Field(default=None, description="the note to the applicant (对申请人说明)")
     fields: dict[str, str]
 
 

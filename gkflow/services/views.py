@@ -38,6 +38,9 @@ from gkflow.services.read_models import (
     TransitionView,
 )
 
+# Who acts for the applicant: the applicant, or a partner platform submitting for them.
+APPLICANT_SIDE_ROLES = frozenset({"applicant", "partner"})
+
 # One "not found" for a wrong number and a wrong code alike, so case numbers cannot be probed.
 PUBLIC_NOT_FOUND = (
     "未找到该办件，请核对办件编号和查询码 (case not found: check the case number and query code)"
@@ -167,6 +170,7 @@ def timeline_entry(rt: Runtime, item: ItemVersion, ev: Mapping[str, Any]) -> Tim
         role=ev["role"],
         at=local_iso(rt, ev["at"]),
         comment=ev["comment"],
+        public_note=ev.get("public_note"),
         fields=json.loads(ev["fields"] or "{}"),
     )
 
@@ -210,8 +214,10 @@ def public_case(rt: Runtime, case_no: str, query_code: str) -> PublicCase:
     item = rt.item(row["item_code"], row["item_version"])
     timeline = [
         entry.model_copy(update={
-            "actor": "申请人" if entry.role == "applicant" else "工作人员",
+            "actor": "申请人" if entry.role in APPLICANT_SIDE_ROLES else "工作人员",
             "fields": _public_fields(item, entry),
+            # Comments are internal, including every one written before notes were split.
+            "comment": None,
         })
         for entry in (timeline_entry(rt, item, ev) for ev in load_events(rt, row["id"]))
     ]
@@ -229,7 +235,7 @@ def _public_fields(item: ItemVersion, entry: TimelineEntry) -> dict[str, str]:
     fields = entry.fields
     transition = item.transitions.get(entry.action)
     if transition is not None:
-        declared = {f.name for f in transition.fields}
+        declared = {f.name for f in transition.fields if not f.internal}
         return {k: v for k, v in fields.items() if k in declared}
     if entry.action in _PUBLIC_SYSTEM_FIELDS:
         allowed = _PUBLIC_SYSTEM_FIELDS[entry.action]

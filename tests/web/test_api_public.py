@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 
 from gkflow.services.lookup_limits import LOOKUP_MAX_FAILURES
 from gkflow.web.app import create_app
-from tests.web.conftest import GOV, submit_gov
+from tests.web.conftest import GOV, partner_headers, submit_gov
 
 
 def test_online_submission_answers_the_case_number_and_query_code(client):
@@ -18,20 +18,23 @@ def test_online_submission_answers_the_case_number_and_query_code(client):
 
 
 def test_submission_validates_the_item_s_required_fields_and_names_them(client):
-    response = client.post("/api/cases", json={"item": GOV, "name": "李四"})
+    headers = partner_headers(client)
+    response = client.post("/api/cases", json={"item": GOV, "name": "李四"}, headers=headers)
     assert response.status_code == 422
     assert response.json()["error"]["details"]["fields"] == ["requested_information"]
     response = client.post(
         "/api/cases",
         json={"item": GOV, "name": "李四", "fields": {"requested_information": "x", "colour": "red"}},
+        headers=headers,
     )
     assert response.status_code == 422 and "colour" in response.json()["error"]["message"]
-    response = client.post("/api/cases", json={"item": GOV, "name": ""})
+    response = client.post("/api/cases", json={"item": GOV, "name": ""}, headers=headers)
     assert response.status_code == 422 and response.json()["error"]["details"]["fields"] == ["name"]
 
 
 def test_submission_of_an_unknown_item_is_404_in_the_error_shape(client):
-    response = client.post("/api/cases", json={"item": "no-such-item", "name": "李四"})
+    response = client.post("/api/cases", json={"item": "no-such-item", "name": "李四"},
+                           headers=partner_headers(client))
     assert response.status_code == 404
     assert response.json() == {"error": {"code": "not_found", "message": "unknown item 'no-such-item'"}}
 
