@@ -166,6 +166,14 @@ def append_event_row(
     ))
 
 
+def set_outbox_secret(conn: Connection, case_no: str, *, seq: int, channel: str,
+                      secret: Mapping[str, str]) -> None:
+    """Give the outbox rows of one step on one channel a secret part (cleared once sent)."""
+    conn.execute(outbox_t.update().where(outbox_t.c.case_no == case_no, outbox_t.c.event_seq == seq,
+                                         outbox_t.c.channel == channel)
+                 .values(secret=json.dumps(dict(secret))))
+
+
 # -- reads --------------------------------------------------------------------------------------
 
 

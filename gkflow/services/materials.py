@@ -245,6 +245,13 @@ def staff_download(rt: Runtime, staff: Staff, case_no: str, file_id: int) -> tup
     raise NotFound(f"办件 {case_no} 没有编号为 {file_id} 的材料")
 
 
+def received_materials_of(rt: Runtime, case_no: str) -> dict[str, int]:
+    """For the applicant's page: how many files each material has received."""
+    with rt.engine.connect() as conn:
+        case_id = case_rows.case_row(conn, case_no)["id"]
+    return received_materials(rt, case_id)
+
+
 def received_materials(rt: Runtime, case_id: int) -> dict[str, int]:
     """For the applicant: how many files each material has received (names only, no files)."""
     counts: dict[str, int] = {}

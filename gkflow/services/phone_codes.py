@@ -26,7 +26,7 @@ from gkflow.domain.masking import mask_phone
 from gkflow.runtime import Runtime
 from gkflow.services import rate_counters
 from gkflow.services.contacts import CONTACTS, is_mobile
-from gkflow.services.signing import keyed_hash
+from gkflow.services.signing import ensure_key, keyed_hash
 
 CODE_LIFETIME = timedelta(minutes=5)
 CODE_TRIES = 5
@@ -57,8 +57,11 @@ def checked_mobile(phone: str | None) -> str:
     return normalised
 
 
+CODE_KEY = "phone-codes"
+
+
 def _code_hash(rt: Runtime, verification_id: int, code: str) -> str:
-    return keyed_hash(rt, "phone-codes", f"{verification_id}:{code}")
+    return keyed_hash(rt, CODE_KEY, f"{verification_id}:{code}")
 
 
 def request_code(rt: Runtime, phone: str, *, client: str, purpose: str = APPLY,
@@ -66,6 +69,7 @@ def request_code(rt: Runtime, phone: str, *, client: str, purpose: str = APPLY,
     """Send a one-time code to ``phone`` (limits per phone and per client; nothing written if refused).
     ``send=False`` records the attempt without sending (a recovery whose phone does not match)."""
     phone = checked_mobile(phone)
+    ensure_key(rt, CODE_KEY)
     now = rt.now()
     code = f"{secrets.randbelow(10**6):06d}"
     expires_at = now + CODE_LIFETIME
@@ -139,6 +143,7 @@ def _token_hash(token: str) -> str:
 def confirm_code(rt: Runtime, phone: str, code: str) -> str:
     """The single-use verification token (valid 30 minutes) for a right code; WrongCode otherwise."""
     phone = checked_mobile(phone)
+    ensure_key(rt, CODE_KEY)
     token = "pv_" + secrets.token_urlsafe(32)
     with write_connection(rt.engine) as conn, conn.begin():
         verification_id = check_code_in(conn, rt, phone, code, purpose=APPLY)

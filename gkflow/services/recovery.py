@@ -17,6 +17,7 @@ from gkflow.services.cases import append_event
 from gkflow.services.lookup_limits import check_lookup_allowed, record_lookup_failure
 from gkflow.services.notices import direct_rows, notice_context
 from gkflow.services.phone_codes import (
+    CODE_KEY,
     CODE_LIFETIME,
     CodeSent,
     WrongCode,
@@ -24,6 +25,7 @@ from gkflow.services.phone_codes import (
     checked_mobile,
     request_code,
 )
+from gkflow.services.signing import ensure_key
 
 RESET_ACTION = "query_code_reset"
 RESET_NOTICE = "query_code_reset"
@@ -55,6 +57,7 @@ def confirm_recovery(rt: Runtime, case_no: str, phone: str, code: str, *, client
     check_lookup_allowed(rt, client)
     case_no = case_no.strip().upper()
     new_code = new_query_code()
+    ensure_key(rt, CODE_KEY)
     now = rt.now()
     try:
         with write_connection(rt.engine) as conn, conn.begin():

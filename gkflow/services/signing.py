@@ -38,6 +38,11 @@ def _key(engine: Engine, name: str) -> bytes:
     return bytes.fromhex(secret)
 
 
+def ensure_key(rt: Runtime, name: str) -> None:
+    """Make the key ``name`` now, outside any write transaction (SQLite has one writer at a time)."""
+    _key(rt.engine, name)
+
+
 def keyed_hash(rt: Runtime, name: str, text: str) -> str:
     """HMAC-SHA256 of ``text`` under the key ``name`` (hex)."""
     return hmac.new(_key(rt.engine, name), text.encode(), hashlib.sha256).hexdigest()

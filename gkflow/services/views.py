@@ -203,13 +203,15 @@ def submitted_case(rt: Runtime, case_no: str, query_code: str) -> SubmittedCase:
     return SubmittedCase(**case.model_dump(), query_code=query_code)
 
 
-def public_case(rt: Runtime, case_no: str, query_code: str) -> PublicCase:
-    """The applicant's view: needs the query code; masked; no staff names."""
+def public_case(rt: Runtime, case_no: str, query_code: str | None) -> PublicCase:
+    """The applicant's view: needs the query code (None: the caller checked a look-up pass); masked;
+    no staff names, no internal comments or fields."""
     try:
         row = load_case_row(rt, case_no)
     except NotFound:
         raise NotFound(PUBLIC_NOT_FOUND) from None
-    if not query_code or not query_code_matches(case_no, query_code, row["query_hash"]):
+    if query_code is not None and (
+            not query_code or not query_code_matches(case_no, query_code, row["query_hash"])):
         raise NotFound(PUBLIC_NOT_FOUND)
     item = rt.item(row["item_code"], row["item_version"])
     timeline = [

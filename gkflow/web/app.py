@@ -18,7 +18,17 @@ from gkflow.domain.errors import GkflowError
 from gkflow.publication.config import site_dir
 from gkflow.runtime import Runtime
 from gkflow.services.health import database_answers
-from gkflow.web import admin_pages, api, api_door, intake, public_pages, receipts, site, staff_pages
+from gkflow.web import (
+    admin_pages,
+    api,
+    api_door,
+    apply_pages,
+    intake,
+    public_pages,
+    receipts,
+    site,
+    staff_pages,
+)
 from gkflow.web.deps import LoginRequired, RuntimeDep, page_session
 from gkflow.web.errors import http_status
 from gkflow.web.limits import BodyLimit
@@ -107,6 +117,7 @@ def create_app(rt: Runtime) -> FastAPI:
     app.add_api_route("/healthz", healthz, methods=["GET"], response_model=Health)
     app.add_middleware(BodyLimit)
     for router in (api.router, api_door.router, intake.router, receipts.router, public_pages.router,
+                   apply_pages.router,
                    staff_pages.router, admin_pages.router, admin_pages.api_router, site.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
