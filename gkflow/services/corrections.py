@@ -25,7 +25,8 @@ def applicant_step(item: ItemVersion, state: str) -> Transition | None:
     """The step the applicant takes from ``state`` online (提交补正材料), if there is one."""
     steps = [t for t in item.transitions_from(state) if "applicant" in t.roles and not t.fields]
     named = [t for t in steps if t.name == "submit_correction"]
-    return (named or steps or [None])[0]
+    chosen = named or steps
+    return chosen[0] if chosen else None
 
 
 def requested_materials(item: ItemVersion, view: PublicCase) -> list[str]:
@@ -56,7 +57,8 @@ def submit_correction_online(rt: Runtime, view: PublicCase, uploads: Sequence[Up
     given = {u.material for u in uploads}
     missing = [name for name in wanted if name not in given]
     if missing:
-        raise InvalidInput("请上传需要补正的全部材料：" + "、".join(f"“{n}”" for n in missing), fields=["file"])
+        raise InvalidInput("请上传需要补正的全部材料：" + "、".join(f"“{n}”" for n in missing),
+                           fields=["file"])
     checked = check_uploads(uploads, wanted)
     stored, created = put_files(rt, checked)
     try:

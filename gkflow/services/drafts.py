@@ -114,7 +114,8 @@ def purge_expired_drafts(rt: Runtime) -> int:
     """Remove expired drafts and the files nothing else refers to; how many drafts went."""
     now = rt.now()
     with write_connection(rt.engine) as conn, conn.begin():
-        expired = conn.execute(select(drafts_t.c.id, drafts_t.c.files).where(drafts_t.c.expires_at <= now)).all()
+        expired = conn.execute(select(drafts_t.c.id, drafts_t.c.files)
+                               .where(drafts_t.c.expires_at <= now)).all()
         if not expired:
             return 0
         conn.execute(drafts_t.delete().where(drafts_t.c.id.in_([r.id for r in expired])))

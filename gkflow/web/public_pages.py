@@ -46,9 +46,9 @@ def pass_cookie_path(case_no: str) -> str:
 def with_pass(request: Request, response: Response, case_no: str, value: str) -> Response:
     """Set the look-up pass of ``case_no`` (HttpOnly, SameSite=Lax, only sent to its status pages)."""
     rt: Runtime = request.app.state.rt
+    secure = request.url.scheme == "https" or rt.settings.public_base_url.startswith("https")
     response.set_cookie(LOOKUP_COOKIE, value, max_age=int(PASS_LIFETIME.total_seconds()), httponly=True,
-                        samesite="lax", path=pass_cookie_path(case_no),
-                        secure=request.url.scheme == "https" or rt.settings.public_base_url.startswith("https"))
+                        samesite="lax", path=pass_cookie_path(case_no), secure=secure)
     return response
 
 
