@@ -181,6 +181,8 @@ _SYSTEM_ACTION_LABELS = {
     "warning_yellow": "黄牌预警",
     "warning_red": "红牌预警",
     "rated": "评价",
+    "materials_added": "提交材料（在线）",
+    "query_code_reset": "重新设置查询码",
 }
 
 

@@ -26,7 +26,9 @@ from gkflow.web import (
     intake,
     public_pages,
     receipts,
+    recover_pages,
     site,
+    staff_files,
     staff_pages,
 )
 from gkflow.web.deps import LoginRequired, RuntimeDep, page_session
@@ -116,9 +118,12 @@ def create_app(rt: Runtime) -> FastAPI:
 
     app.add_api_route("/healthz", healthz, methods=["GET"], response_model=Health)
     app.add_middleware(BodyLimit)
-    for router in (api.router, api_door.router, intake.router, receipts.router, public_pages.router,
+    # recover_pages before public_pages: /status/recover is not a case number.
+    for router in (api.router, api_door.router, intake.router, receipts.router, recover_pages.router,
+                   public_pages.router,
                    apply_pages.router,
-                   staff_pages.router, admin_pages.router, admin_pages.api_router, site.router):
+                   staff_pages.router, staff_files.router, admin_pages.router, admin_pages.api_router,
+                   site.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     return app
