@@ -21,7 +21,11 @@ def init(json_: JsonFlag = False) -> None:
     added = [f"{c} v{v}" for c, v in report.added]
     data = {"database": _safe_url(rt.settings.db_url), "added": added,
             "unchanged": report.unchanged, "due_dates_recomputed": len(recomputed)}
-    emit(data, json_, lambda: (
+    from gkflow.services.public_links import public_link_warnings
+
+    warnings = public_link_warnings(rt.settings)
+    data["warnings"] = warnings
+    emit(data, json_, lambda: "\n".join(warnings + [""]) + (
         f"database ready: {data['database']}\n"
         f"item versions added: {len(report.added)} ({', '.join(added) or '-'}); "
         f"unchanged: {report.unchanged}; provisional due dates recomputed: {len(recomputed)}"

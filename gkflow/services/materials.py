@@ -37,6 +37,9 @@ MATERIALS_ACTION = "materials_added"
 ACCEPTED_TYPES = {"application/pdf": "PDF", "application/ofd": "OFD", "image/jpeg": "JPEG",
                   "image/png": "PNG"}
 ACCEPTED_WORDS = "PDF、OFD、JPEG、PNG"
+# A name that says one accepted type while the content is another is refused: one of them is wrong.
+EXTENSION_TYPES = {".pdf": "application/pdf", ".ofd": "application/ofd", ".jpg": "image/jpeg",
+                   ".jpeg": "image/jpeg", ".png": "image/png"}
 
 materials_t = table_of(CaseMaterialRow)
 
@@ -112,6 +115,10 @@ def check_uploads(uploads: Sequence[Upload], declared: Sequence[str], *, already
         if media_type is None:
             raise InvalidInput(f"文件“{name}”不是{ACCEPTED_WORDS}格式（按文件内容识别，与扩展名无关）",
                                fields=["file"])
+        suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
+        if suffix in EXTENSION_TYPES and EXTENSION_TYPES[suffix] != media_type:
+            raise InvalidInput(f"文件“{name}”的内容是{ACCEPTED_TYPES[media_type]}，与扩展名{suffix}不符，"
+                               "请确认后重新选择", fields=["file"])
         checked.append((Upload(upload.material, name, upload.data), media_type))
     return checked
 

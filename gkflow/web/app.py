@@ -34,6 +34,7 @@ from gkflow.web import (
 from gkflow.web.deps import LoginRequired, RuntimeDep, page_session
 from gkflow.web.errors import http_status
 from gkflow.web.limits import BodyLimit
+from gkflow.web.log_filters import install_log_filters
 from gkflow.web.templating import make_environment, render
 
 _HTTP_CODES = {401: "forbidden", 403: "forbidden", 404: "not_found", 409: "conflict"}
@@ -118,6 +119,7 @@ def create_app(rt: Runtime) -> FastAPI:
 
     app.add_api_route("/healthz", healthz, methods=["GET"], response_model=Health)
     app.add_middleware(BodyLimit)
+    install_log_filters()
     # recover_pages before public_pages: /status/recover is not a case number.
     for router in (api.router, api_door.router, intake.router, receipts.router, recover_pages.router,
                    public_pages.router,
