@@ -51,7 +51,10 @@ class CodeSent:
 
 def checked_mobile(phone: str | None) -> str:
     """A mobile number that can receive the code, normalised; InvalidInput otherwise."""
-    normalised = clean_contact("phone", phone, CONTACTS)
+    try:
+        normalised = clean_contact("phone", phone, CONTACTS)
+    except InvalidInput:
+        normalised = None
     if normalised is None or not is_mobile(normalised):
         raise InvalidInput("请填写有效的手机号码（用于接收短信验证码）", fields=["phone"])
     return normalised
@@ -102,16 +105,18 @@ def _code_message(verification_id: int, phone: str, code: str, purpose_label: st
     }
 
 
-def check_code_in(conn: Connection, rt: Runtime, phone: str, code: str, *, purpose: str) -> int:
-    """The id of the latest live verification of ``phone`` for ``purpose`` if ``code`` is its code.
-    A wrong code counts a try (kept even though the caller's transaction then fails: see below)."""
+def check_code(rt: Runtime, phone: str, code: str, *, purpose: str) -> int:
+    """The id of the latest live verification of ``phone`` for ``purpose`` if ``code`` is its code;
+    WrongCode otherwise (a wrong code counts one of the 5 tries). Call outside a write transaction,
+    then ``claim_in`` the verification inside the one that uses it."""
     now = rt.now()
-    row = conn.execute(
-        select(verifications_t).where(
-            verifications_t.c.phone == phone, verifications_t.c.purpose == purpose,
-            verifications_t.c.confirmed_at.is_(None),
-        ).order_by(verifications_t.c.id.desc()).limit(1)
-    ).mappings().first()
+    with rt.engine.connect() as conn:
+        row = conn.execute(
+            select(verifications_t).where(
+                verifications_t.c.phone == phone, verifications_t.c.purpose == purpose,
+                verifications_t.c.confirmed_at.is_(None),
+            ).order_by(verifications_t.c.id.desc()).limit(1)
+        ).mappings().first()
     if row is None or row["code_hash"] == "-":
         raise WrongCode("验证码不正确或已失效，请重新获取")
     if row["expires_at"] <= now:
@@ -124,13 +129,20 @@ def check_code_in(conn: Connection, rt: Runtime, phone: str, code: str, *, purpo
         _count_wrong_try(rt, row["id"])
         left = CODE_TRIES - row["attempts"] - 1
         raise WrongCode(f"验证码不正确，还可以再试{left}次" if left else "验证码输错次数过多，请重新获取")
-    conn.execute(verifications_t.update().where(verifications_t.c.id == row["id"])
-                 .values(confirmed_at=now))
     return int(row["id"])
 
 
+def claim_in(conn: Connection, rt: Runtime, verification_id: int) -> None:
+    """Mark a checked verification as used up, in the caller's transaction (once only)."""
+    claimed = conn.execute(verifications_t.update().where(
+        verifications_t.c.id == verification_id, verifications_t.c.confirmed_at.is_(None),
+        verifications_t.c.attempts < CODE_TRIES,
+    ).values(confirmed_at=rt.now())).rowcount
+    if claimed != 1:
+        raise WrongCode("验证码已使用，请重新获取")
+
+
 def _count_wrong_try(rt: Runtime, verification_id: int) -> None:
-    # In its own transaction: the caller's rolls back on the error, and the try must still count.
     with write_connection(rt.engine) as conn, conn.begin():
         conn.execute(verifications_t.update().where(verifications_t.c.id == verification_id)
                      .values(attempts=verifications_t.c.attempts + 1))
@@ -145,8 +157,9 @@ def confirm_code(rt: Runtime, phone: str, code: str) -> str:
     phone = checked_mobile(phone)
     ensure_key(rt, CODE_KEY)
     token = "pv_" + secrets.token_urlsafe(32)
+    verification_id = check_code(rt, phone, code, purpose=APPLY)
     with write_connection(rt.engine) as conn, conn.begin():
-        verification_id = check_code_in(conn, rt, phone, code, purpose=APPLY)
+        claim_in(conn, rt, verification_id)
         conn.execute(verifications_t.update().where(verifications_t.c.id == verification_id).values(
             token_hash=_token_hash(token), token_expires_at=rt.now() + TOKEN_LIFETIME))
     return token

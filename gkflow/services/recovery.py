@@ -21,8 +21,9 @@ from gkflow.services.phone_codes import (
     CODE_LIFETIME,
     CodeSent,
     WrongCode,
-    check_code_in,
+    check_code,
     checked_mobile,
+    claim_in,
     request_code,
 )
 from gkflow.services.signing import ensure_key
@@ -60,8 +61,9 @@ def confirm_recovery(rt: Runtime, case_no: str, phone: str, code: str, *, client
     ensure_key(rt, CODE_KEY)
     now = rt.now()
     try:
+        verification_id = check_code(rt, phone, code, purpose=_purpose(case_no))
         with write_connection(rt.engine) as conn, conn.begin():
-            check_code_in(conn, rt, phone, code, purpose=_purpose(case_no))
+            claim_in(conn, rt, verification_id)
             row = case_rows.case_row(conn, case_no)
             seq = append_event(conn, row, RESET_ACTION, Actor("applicant", "applicant"), at=now, comment=None,
                                fields={}, query_hash=hash_query_code(case_no, new_code), phone_verified=True)

@@ -79,3 +79,12 @@ def login(client: TestClient, username: str, password: str = DEMO_PASSWORD) -> s
     )
     assert response.status_code == 303, response.text
     return csrf_of(client.get("/staff").text)
+
+
+@pytest.fixture
+def bearer_for(rt: Runtime) -> Callable[[str], dict[str, str]]:
+    """Bearer headers on the parametrized runtime (SQLite and PostgreSQL)."""
+    def make(username: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {issue_token(rt, username)}"}
+
+    return make
