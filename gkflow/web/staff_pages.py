@@ -154,6 +154,7 @@ def _case_context(rt: Runtime, session: Session, case_no: str) -> dict[str, Any]
     ]
     labels = {t.name: {f.name: f.label for f in t.fields} for t in item.transitions.values()}
     labels[MATERIALS_ACTION] = {f"file{i}": f"文件{i}" for i in range(1, 101)}
+    labels["submit"] = {f.name: f.label for f in item.submit_fields}
     return {
         "view": view,
         "item": item,
