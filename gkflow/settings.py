@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     hotline_secret: str | None = None
     # A CMS that receives every publication; overrides `cms.url` in config/publication.yaml.
     cms_url: str | None = None
+    # fsync every uploaded file before its row commits (decision: off by default, like SQLite's
+    # synchronous=NORMAL commits; turn on with a database that syncs each commit).
+    upload_fsync: bool = False
 
     @property
     def db_url(self) -> str:

@@ -64,7 +64,7 @@ class StoredFile:
 
 def store(rt: Runtime) -> BlobStore:
     """The blob store of this runtime (the var dir's materials folder)."""
-    return blob_store(rt.settings.var_dir)
+    return blob_store(rt.settings.var_dir, fsync=rt.settings.upload_fsync)
 
 
 def sniff(data: bytes) -> str | None:
@@ -185,8 +185,7 @@ def add_materials(rt: Runtime, case_no: str, uploads: Sequence[Upload], *, actor
     item = rt.item(row["item_code"], row["item_version"])
     if item.is_final(row["state"]):
         raise InvalidInput("办件已办结，不能再提交材料", fields=["case_no"])
-    with rt.engine.connect() as conn:
-        used_bytes, used_files = case_usage(conn, row["id"])
+    used_bytes, used_files = row["_usage"]
     checked = check_uploads(uploads, item.material_names, already_bytes=used_bytes, already_files=used_files)
     stored, created = put_files(rt, checked)
     try:
@@ -206,6 +205,7 @@ def _authorised_row(rt: Runtime, case_no: str, query_code: str | None,
             row = case_rows.case_row(conn, case_no)
         except NotFound:
             raise NotFound(PUBLIC_NOT_FOUND if staff is None else f"case {case_no} not found") from None
+        row["_usage"] = case_usage(conn, row["id"])
     if staff is not None:
         require_may_see_case(staff, case_no=case_no, department=row["department"],
                              assigned_department=row["assigned_department"])

@@ -51,8 +51,9 @@ def submit_online(
                 row = case_rows.case_row(conn, submitted.case_no)
                 record_in(conn, row, files, actor, rt.now())
             # The acknowledgement e-mail (if an address was given) carries the query code; SMS never.
-            case_rows.set_outbox_secret(conn, submitted.case_no, seq=1, channel="email",
-                                        secret={"query_code": submitted.query_code})
+            if applicant.email:
+                case_rows.set_outbox_secret(conn, submitted.case_no, seq=1, channel="email",
+                                            secret={"query_code": submitted.query_code})
     except BaseException:
         discard_unreferenced(rt, created_blobs)
         raise

@@ -1,5 +1,5 @@
-"""Blobs by SHA-256: written once (temporary file, fsync, rename), read back, deleted only by the
-service that knows nothing refers to them any more."""
+"""Blobs by SHA-256: written once (temporary file, optional fsync, atomic rename), read back, deleted
+only by the service that knows nothing refers to them any more."""
 
 from __future__ import annotations
 
@@ -34,8 +34,9 @@ class BlobStore(Protocol):
 class FileBlobStore:
     """Blobs as files ``<root>/ab/cdef…`` (the first two hex digits as a folder)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, fsync: bool = False) -> None:
         self.root = root
+        self.fsync = fsync
 
     def _path(self, sha256: str) -> Path:
         if not _HEX64.fullmatch(sha256):
@@ -52,8 +53,9 @@ class FileBlobStore:
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
+                if self.fsync:
+                    out.flush()
+                    os.fsync(out.fileno())
             if path.exists():  # written meanwhile by another request: same bytes
                 os.unlink(tmp)
                 return digest, False
@@ -74,6 +76,6 @@ class FileBlobStore:
         self._path(sha256).unlink(missing_ok=True)
 
 
-def blob_store(var_dir: Path) -> BlobStore:
+def blob_store(var_dir: Path, *, fsync: bool = False) -> BlobStore:
     """The default store: files under ``<var dir>/materials``."""
-    return FileBlobStore(var_dir / "materials")
+    return FileBlobStore(var_dir / "materials", fsync=fsync)

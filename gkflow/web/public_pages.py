@@ -13,6 +13,7 @@ from gkflow.domain.errors import GkflowError, NotFound
 from gkflow.domain.items import ClockEffect, ItemVersion
 from gkflow.runtime import Runtime
 from gkflow.services.corrections import requested_materials, submit_correction_online
+from gkflow.services.lookup_limits import guarded_public_case
 from gkflow.services.lookup_pass import PASS_LIFETIME, case_with_pass, look_up
 from gkflow.services.materials import ACCEPTED_TYPES, Upload, received_materials_of
 from gkflow.services.ratings import LEVELS, rate_case, rating_of
@@ -172,9 +173,15 @@ async def status_page(
             raise
         return with_pass(request, RedirectResponse(pass_cookie_path(view.case_no), status_code=303),
                          view.case_no, value)
+    header_code = request.headers.get("x-query-code", "")[:64]
     try:
-        view = case_with_pass(rt, case_no, request.cookies.get(LOOKUP_COOKIE))
-    except NotFound:
+        if header_code:  # a client that sends the code in a header, as the API takes it
+            view = guarded_public_case(rt, client=client, case_no=case_no, code=header_code)
+        else:
+            view = case_with_pass(rt, case_no, request.cookies.get(LOOKUP_COOKIE))
+    except GkflowError as exc:
+        if http_status(exc) == 429 or header_code:
+            return _not_found(request, case_no, exc)
         return render(request, "status_form.html", {"error": None, "case_no": case_no})
     context = _status_context(rt, view)
     context["rated_now"] = request.query_params.get("rated") == "1"
