@@ -36,8 +36,11 @@ MATERIAL = "申请人身份证明（身份证、营业执照等）"
 
 def _files() -> tuple[bytes, bytes]:
     pdf = b"%PDF-1.4\n" + os.urandom(FILE_BYTES - 20) + b"\n%%EOF\n"
-    jpeg = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + os.urandom(
-        FILE_BYTES - 22) + b"\xff\xd9"
+    jpeg = (
+        b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+        + os.urandom(FILE_BYTES - 22)
+        + b"\xff\xd9"
+    )
     return pdf, jpeg
 
 
@@ -78,9 +81,25 @@ def serve(factory: str, env: dict[str, str]) -> Iterator[int]:
     """uvicorn in its own process (one worker), so the clients do not share its GIL."""
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", f"bench.bench_apply:{factory}", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning", "--no-access-log"],
-        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            f"bench.bench_apply:{factory}",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -103,10 +122,14 @@ def serve(factory: str, env: dict[str, str]) -> Iterator[int]:
 
 def _multipart(files: tuple[bytes, bytes]) -> tuple[bytes, str]:
     boundary = uuid.uuid4().hex
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="material"\r\n\r\n{MATERIAL}\r\n'.encode()]
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="material"\r\n\r\n{MATERIAL}\r\n'.encode()
+    ]
     for name, data, kind in (("证明.pdf", files[0], "application/pdf"), ("照片.jpg", files[1], "image/jpeg")):
-        head = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
-                f"Content-Type: {kind}\r\n\r\n")
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+            f"Content-Type: {kind}\r\n\r\n"
+        )
         parts.append(head.encode() + data + b"\r\n")
     parts.append(f"--{boundary}--\r\n".encode())
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
@@ -119,17 +142,29 @@ def _unique(files: tuple[bytes, bytes], n: int) -> tuple[bytes, bytes]:
 
 
 def _submit_once(conn: http.client.HTTPConnection, token: str, upload: tuple[bytes, str]) -> bool:
-    application = {"item": "gov-info-request", "name": "基准测试", "phone": "13800001111",
-                   "fields": {"requested_information": "2025年部门预算"}}
-    conn.request("POST", "/api/cases", body=json.dumps(application, ensure_ascii=False).encode(),
-                 headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+    application = {
+        "item": "gov-info-request",
+        "name": "基准测试",
+        "phone": "13800001111",
+        "fields": {"requested_information": "2025年部门预算"},
+    }
+    conn.request(
+        "POST",
+        "/api/cases",
+        body=json.dumps(application, ensure_ascii=False).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
     response = conn.getresponse()
     answer = json.loads(response.read() or b"{}")
     if response.status != 201:
         raise RuntimeError(f"submission answered {response.status}: {answer}")
     body, content_type = upload
-    conn.request("POST", f"/api/cases/{answer['case_no']}/materials", body=body,
-                 headers={"Content-Type": content_type, "X-Query-Code": answer["query_code"]})
+    conn.request(
+        "POST",
+        f"/api/cases/{answer['case_no']}/materials",
+        body=body,
+        headers={"Content-Type": content_type, "X-Query-Code": answer["query_code"]},
+    )
     response = conn.getresponse()
     text = response.read()
     if response.status != 201:
@@ -182,15 +217,19 @@ def run(duration_s: float = DURATION_S) -> list[dict[str, object]]:
     tmp = Path(tempfile.mkdtemp(prefix="gkflow-bench-apply-"))
     try:
         shutil.copytree(ROOT / "config", tmp / "config")
-        settings = Settings(var_dir=tmp / "var", database_url=f"sqlite:///{tmp / 'apply.db'}",
-                            config_dir=tmp / "config")
+        settings = Settings(
+            var_dir=tmp / "var", database_url=f"sqlite:///{tmp / 'apply.db'}", config_dir=tmp / "config"
+        )
         rt = Runtime(settings)
         init_database(rt)
         token = issue_token(rt, "partner", "bench")
         rt.engine.dispose()
         files = _files()
-        env = {"GKFLOW_DATABASE_URL": settings.db_url, "GKFLOW_CONFIG_DIR": str(settings.config_dir),
-               "GKFLOW_VAR_DIR": str(settings.var_dir)}
+        env = {
+            "GKFLOW_DATABASE_URL": settings.db_url,
+            "GKFLOW_CONFIG_DIR": str(settings.config_dir),
+            "GKFLOW_VAR_DIR": str(settings.var_dir),
+        }
         with serve("gkflow_app", env) as port:
             load(port, token, files, WARMUP_S)
             measured = load(port, token, files, duration_s)
@@ -201,13 +240,22 @@ def run(duration_s: float = DURATION_S) -> list[dict[str, object]]:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     latencies = measured["latencies"]
-    return [figure(
-        "apply.http", measured["per_s"], "submissions/s", bare["per_s"],
-        clients=CLIENTS, file_kb=FILE_BYTES // 1024, files_per_submission=2, submissions=measured["n"],
-        p50_ms=round(latencies[len(latencies) // 2] * 1000, 1),
-        p99_ms=round(latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] * 1000, 1),
-        blobs_stored=stored, target_ratio=0.5,
-    )]
+    return [
+        figure(
+            "apply.http",
+            measured["per_s"],
+            "submissions/s",
+            bare["per_s"],
+            clients=CLIENTS,
+            file_kb=FILE_BYTES // 1024,
+            files_per_submission=2,
+            submissions=measured["n"],
+            p50_ms=round(latencies[len(latencies) // 2] * 1000, 1),
+            p99_ms=round(latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] * 1000, 1),
+            blobs_stored=stored,
+            target_ratio=0.5,
+        )
+    ]
 
 
 if __name__ == "__main__":

@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - `browser` is the fixture of tests/e2e/test_browser_web.py, imported to be shared
 """The applicant's journey in real headless Chromium on a phone-sized viewport, against a real uvicorn
 server: guide → apply with a PDF and a JPEG → SMS code from the sandbox inbox → confirmation → status
 → staff ask to correct one material → the applicant uploads it online → the due date restarts →
@@ -36,7 +37,9 @@ SHOTS = os.environ.get("GKFLOW_SHOTS")
 @pytest.fixture
 def door_rt(tmp_path: Path) -> Iterator[Runtime]:
     # Monday 2026-12-07 09:30 in Golmud: the typed item versions (from 2026-12-01) are in force.
-    rt = make_runtime(f"sqlite:///{tmp_path / 'door.db'}", tmp_path, FixedClock(datetime(2026, 12, 7, 1, 30, tzinfo=UTC)))
+    rt = make_runtime(
+        f"sqlite:///{tmp_path / 'door.db'}", tmp_path, FixedClock(datetime(2026, 12, 7, 1, 30, tzinfo=UTC))
+    )
     yield rt
     rt.engine.dispose()
 
@@ -44,7 +47,9 @@ def door_rt(tmp_path: Path) -> Iterator[Runtime]:
 @pytest.fixture
 def door_server(door_rt: Runtime) -> Iterator[str]:
     port = _free_port()
-    instance = uvicorn.Server(uvicorn.Config(create_app(door_rt), host="127.0.0.1", port=port, log_level="warning"))
+    instance = uvicorn.Server(
+        uvicorn.Config(create_app(door_rt), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=instance.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
@@ -74,13 +79,17 @@ def sms_code(rt: Runtime, tmp_path: Path) -> str:
     """Deliver what is due to the sandbox inbox and read the code out of the SMS text."""
     inbox = tmp_path / "inbox"
     drain(rt, worker="e2e", channels_config=ChannelsConfig(inbox_dir=inbox))
-    texts = [m["text"] for m in read_inbox(inbox) if m["channel"] == "sms" and "验证码" in (m.get("text") or "")]
+    texts = [
+        m["text"] for m in read_inbox(inbox) if m["channel"] == "sms" and "验证码" in (m.get("text") or "")
+    ]
     match = re.search(r"验证码(\d{6})", texts[0])
     assert match, texts
     return match.group(1)
 
 
-def test_an_applicant_applies_corrects_online_and_rates_without_a_trip(browser, door_server, door_rt, tmp_path):  # noqa: F811
+def test_an_applicant_applies_corrects_online_and_rates_without_a_trip(
+    browser, door_server, door_rt, tmp_path
+):
     files = tmp_path / "files"
     files.mkdir()
     (files / "申请表.pdf").write_bytes(PDF)
@@ -163,7 +172,9 @@ def test_an_applicant_applies_corrects_online_and_rates_without_a_trip(browser, 
         log_in(desk, door_server)
         desk.goto(f"{door_server}/staff/cases/{case_no}")
         decide = desk.locator("form[data-action=decide]")
-        decide.locator("select[name=f_outcome]").select_option("予以公开（提供信息或告知获取的方式、途径和时间）")
+        decide.locator("select[name=f_outcome]").select_option(
+            "予以公开（提供信息或告知获取的方式、途径和时间）"
+        )
         decide.locator("textarea[name=public_note]").fill("已通过电子邮件发送")
         decide.locator("button").click()
         desk.locator("form[data-action=deliver] button").click()
@@ -180,11 +191,17 @@ def test_an_applicant_applies_corrects_online_and_rates_without_a_trip(browser, 
         staff.close()
 
 
-def test_the_look_up_form_posts_the_code_and_an_old_link_moves_it_out_of_the_url(browser, door_server, door_rt):  # noqa: F811
+def test_the_look_up_form_posts_the_code_and_an_old_link_moves_it_out_of_the_url(
+    browser, door_server, door_rt
+):
     from gkflow.services.cases import Applicant, submit_case
 
-    case = submit_case(door_rt, "gov-info-request", Applicant("李四", "13700001234"),
-                       fields={"requested_information": "2026年预算"})
+    case = submit_case(
+        door_rt,
+        "gov-info-request",
+        Applicant("李四", "13700001234"),
+        fields={"requested_information": "2026年预算"},
+    )
     context = browser.new_context(viewport={"width": PHONE[0], "height": PHONE[1]})
     try:
         page = context.new_page()
