@@ -25,6 +25,8 @@ RATE = 200  # requests per second
 DURATION_S = 15.0
 WARMUP_S = 3.0
 CLIENT_THREADS = 24
+# The query code travels in a header (a code in a page URL is moved out of it by a redirect).
+HEADERS = {"X-Query-Code": QUERY_CODE}
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -111,7 +113,7 @@ def load(port: int, paths: list[str], *, rate: float, duration_s: float) -> dict
         while (job := jobs.get()) is not None:
             due, path = job
             try:
-                conn.request("GET", path)
+                conn.request("GET", path, headers=HEADERS)
                 response = conn.getresponse()
                 response.read()
                 status = response.status
@@ -167,7 +169,7 @@ def run(
         }
         picks = [case_no(rng.randrange(n_cases)) for _ in range(int(rate * (duration_s + WARMUP_S)) + 1)]
         paths = [
-            f"/api/cases/{no}?code={QUERY_CODE}" if i % 2 == 0 else f"/status/{no}?code={QUERY_CODE}"
+            f"/api/cases/{no}" if i % 2 == 0 else f"/status/{no}"
             for i, no in enumerate(picks)
         ]
         with serve("gkflow_app", env) as port:

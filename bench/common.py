@@ -38,7 +38,7 @@ transitions:
     from: open
     to: open
     roles: [handler]
-    fields: {note: 备注}
+    fields: {note: {label: 备注, type: text}}
     notices: [accepted]
   close:
     label: 办结

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     def embedded(self) -> bool:
         """The embedded set-up: one machine on SQLite (PostgreSQL means the distributed one)."""
         return self.db_url.startswith("sqlite")
+    # fsync every uploaded file before its row commits (decision: off by default, like SQLite's
+    # synchronous=NORMAL commits; turn on with a database that syncs each commit).
+    upload_fsync: bool = False
 
     @property
     def db_url(self) -> str:

@@ -19,6 +19,10 @@ APPLICANT_NOTICES: tuple[str, ...] = (
 STAFF_NOTICES: tuple[str, ...] = ("warning_yellow", "warning_red")
 DEPARTMENT_NOTICES: tuple[str, ...] = ("publication_done", "publication_failed")
 NOTICES: tuple[str, ...] = APPLICANT_NOTICES + STAFF_NOTICES + DEPARTMENT_NOTICES
+# Messages the applicant asked for just now (a one-time code, a reset query code): never held by
+# quiet hours, and only on the channels that have templates for them (sms; e-mail for the reset).
+SECURITY_NOTICES: tuple[str, ...] = ("verification_code", "query_code_reset")
+VERIFICATION_KEYS: tuple[str, ...] = ("purpose", "minutes", "one_time_code")
 
 CHANNELS: tuple[str, ...] = ("sms", "email", "wechat", "webhook", "sandbox")
 
@@ -34,7 +38,7 @@ CASE_KEYS: tuple[str, ...] = (
     "promised_due",
     "statutory_due",
     "due_provisional",
-    "comment",
+    "public_note",
     "fields",
     "status_url",
     "hotline",
@@ -66,6 +70,10 @@ def required_keys(notice: str) -> tuple[str, ...]:
         return PUBLICATION_KEYS
     if notice in APPLICANT_NOTICES:
         return CASE_KEYS
+    if notice == "verification_code":
+        return VERIFICATION_KEYS
+    if notice == "query_code_reset":
+        return (*CASE_KEYS, "query_code")
     return ()
 
 

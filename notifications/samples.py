@@ -23,7 +23,7 @@ _CASE: dict[str, Any] = {
     "promised_due": "2026-03-16",
     "statutory_due": "2026-03-30",
     "due_provisional": False,
-    "comment": None,
+    "public_note": None,
     "fields": {},
     "status_url": "https://zwfw.geermu.gov.cn/status",
     "hotline": "12345",
@@ -45,7 +45,7 @@ _PER_NOTICE: dict[str, dict[str, Any]] = {
     "certificate_ready": {
         "action_label": "制证",
         "state_label": "待领取",
-        "comment": "请携带身份证原件到政务服务大厅3号窗口领取，或致电申请免费寄递",
+        "public_note": "请携带身份证原件到政务服务大厅3号窗口领取，或致电申请免费寄递",
     },
     "delivered": {"action_label": "送达", "state_label": "办结"},
     "extended": {
@@ -62,6 +62,8 @@ _PER_NOTICE: dict[str, dict[str, Any]] = {
     "rating_invitation": {"action_label": "办结", "state_label": "办结"},
     "warning_yellow": {"level": "yellow", "days_left": 2},
     "warning_red": {"level": "red", "days_left": -1},
+    "verification_code": {"purpose": "网上申请", "minutes": 5, "one_time_code": "493027"},
+    "query_code_reset": {"action_label": "找回查询码", "query_code": None},
 }
 
 _PUBLICATION: dict[str, Any] = {
@@ -86,7 +88,7 @@ _LONG: dict[str, Any] = {
     "promised_due": "2027-01-29",
     "statutory_due": "2027-02-26",
     "due_provisional": True,
-    "comment": (
+    "public_note": (
         "经现场核查，申请材料中的建设工程规划许可证复印件与原件不一致，"
         "消防设计文件未加盖设计单位出图专用章，请核对后重新提交；"
         "如有疑问请在工作日上午九时至下午五时致电窗口咨询。"
@@ -111,6 +113,10 @@ _LONG: dict[str, Any] = {
     "period": "2026-Q4",
     "due_on": "2027-01-29",
     "published_at": "2027-02-03 17:45",
+    "purpose": "找回查询码",
+    "minutes": 5,
+    "one_time_code": "493027",
+    "query_code": "QX7K2MRT",
     "reasons": [
         "来源文件缺少“一般公共预算支出”合计行，无法核对本月支出总额",
         "CSV 第 1287 行“项目名称”为空",

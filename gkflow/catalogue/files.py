@@ -114,7 +114,7 @@ def load_item_file(path: Path, label: str | None = None) -> tuple[list[LoadedVer
     seen_versions: dict[int, int] = {}
     previous: ItemVersion | None = None
     for raw in versions:
-        item = build_item_version(raw, problems)
+        item = build_item_version(raw, problems, require_types=raw is versions[-1])
         if item is None:
             continue
         if item.version in seen_versions:

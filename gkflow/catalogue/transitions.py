@@ -14,7 +14,8 @@ _CLOCK_VALUES = {effect.value for effect in ClockEffect}
 
 
 def build_transition(
-    name: str, spec: Any, line: int, states: dict[str, State], problems: Problems
+    name: str, spec: Any, line: int, states: dict[str, State], problems: Problems, *,
+    require_types: bool = False,
 ) -> Transition | None:
     """The transition ``name`` written as ``spec`` at ``line``; None if it is not a mapping."""
     what = f"transition '{name}'"
@@ -54,7 +55,7 @@ def build_transition(
     return Transition(
         name=name, label=str(spec.get("label", name)), sources=sources, target=str(target),
         roles=roles, fields=read_fields(spec.get("fields"), f"{what} fields", line_of(spec, "fields"),
-                                        problems),
+                                        problems, require_types=require_types),
         clock=effect, extend_days=extend_days if effect is ClockEffect.EXTEND else None,
         notices=notices, triggers=triggers,
     )

@@ -18,14 +18,17 @@ from gkflow.catalogue.values import (
     whole_number,
 )
 from gkflow.config.yaml_lines import Problems, line_of
-from gkflow.domain.items import ItemVersion, Limit, Material, State, Transition
+from gkflow.domain.fields import FieldType
+from gkflow.domain.items import FieldSpec, ItemVersion, Limit, Material, State, Transition
 from gkflow.domain.topics import NOTICE_CHANNELS, NOTICES
 
 REQUIRED_KEYS = ("code", "name", "department", "initial", "states", "transitions")
 
 
-def build_item_version(raw: dict[str, Any], problems: Problems) -> ItemVersion | None:
-    """The item version ``raw`` describes, or None after adding its problems to ``problems``."""
+def build_item_version(raw: dict[str, Any], problems: Problems, *,
+                       require_types: bool = False) -> ItemVersion | None:
+    """The item version ``raw`` describes, or None after adding its problems to ``problems``.
+    ``require_types``: every field must declare its type (the newest version of an item file)."""
     before = len(problems.items)
     for key in REQUIRED_KEYS:
         if not raw.get(key):
@@ -33,7 +36,7 @@ def build_item_version(raw: dict[str, Any], problems: Problems) -> ItemVersion |
     version, effective_from, basis = _identity(raw, problems)
     statutory, promised = _limits(raw, problems)
     states, raw_states = _states(raw, problems)
-    transitions, raw_transitions = _transitions(raw, states, problems)
+    transitions, raw_transitions = _transitions(raw, states, problems, require_types)
     initial = raw.get("initial")
     if initial and initial not in states:
         problems.add(line_of(raw, "initial"), f"initial state '{initial}' is not a declared state")
@@ -43,7 +46,8 @@ def build_item_version(raw: dict[str, Any], problems: Problems) -> ItemVersion |
     submit_notices, yellow_share = _notices(raw, problems)
     channels, notice_channels = _channels(raw, problems)
     submit_fields = read_fields(raw.get("submit_fields"), "submit_fields", line_of(raw, "submit_fields"),
-                                problems)
+                                problems, require_types=require_types)
+    _check_field_kinds(submit_fields, transitions, raw, materials, problems)
     if (len(problems.items) > before or version is None or effective_from is None
             or statutory is None or promised is None):
         return None
@@ -57,6 +61,7 @@ def build_item_version(raw: dict[str, Any], problems: Problems) -> ItemVersion |
         notice_channels=notice_channels,
         submit_notices=submit_notices,
         submit_fields=submit_fields,
+        description=" ".join(str(raw.get("description") or "").split()),
         yellow_share=yellow_share,
         source=problems.source,
     )
@@ -113,7 +118,7 @@ def _states(raw: dict[str, Any], problems: Problems) -> tuple[dict[str, State], 
 
 
 def _transitions(
-    raw: dict[str, Any], states: dict[str, State], problems: Problems
+    raw: dict[str, Any], states: dict[str, State], problems: Problems, require_types: bool = False
 ) -> tuple[dict[str, Transition], Any]:
     """The declared transitions between ``states``, and the mapping they were read from."""
     transitions: dict[str, Transition] = {}
@@ -122,16 +127,34 @@ def _transitions(
         problems.add(line_of(raw, "transitions"), "transitions must be a mapping")
         raw_transitions = {}
     for name, spec in raw_transitions.items():
-        t = build_transition(str(name), spec, line_of(raw_transitions, name), states, problems)
+        t = build_transition(str(name), spec, line_of(raw_transitions, name), states, problems,
+                             require_types=require_types)
         if t:
             transitions[t.name] = t
     return transitions, raw_transitions
+
+
+def _check_field_kinds(submit_fields: tuple[FieldSpec, ...], transitions: dict[str, Transition],
+                       raw: dict[str, Any], materials: tuple[Material, ...], problems: Problems) -> None:
+    """A materials field needs declared materials and belongs to a step; files come as materials."""
+    for spec in submit_fields:
+        if spec.type in (FieldType.MATERIALS, FieldType.FILE):
+            problems.add(line_of(raw, "submit_fields"),
+                         f"submit_fields: field '{spec.name}' may not be of type {spec.type.value}; "
+                         "the application's files are its declared materials")
+    for t in transitions.values():
+        if any(f.type is FieldType.MATERIALS for f in t.fields) and not materials:
+            problems.add(line_of(raw, "transitions"),
+                         f"transition '{t.name}': a materials field needs the item's materials")
 
 
 def _materials(raw: dict[str, Any], problems: Problems) -> tuple[Material, ...]:
     """The materials to hand in: a name, or {name, required, note}."""
     materials = []
     for entry in raw.get("materials") or []:
+        name = entry.get("name") if isinstance(entry, dict) else entry
+        if isinstance(name, str) and ("\n" in name or not name.strip()):
+            problems.add(line_of(entry), "material: a name is one line of text")
         if isinstance(entry, str):
             materials.append(Material(entry))
         elif isinstance(entry, dict) and isinstance(entry.get("name"), str):

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from gkflow.config.yaml_lines import Problems, line_of
+from gkflow.domain.fields import LEGACY_MAX_LENGTH, MAX_DECLARED_LENGTH, FieldType
 from gkflow.domain.items import FieldSpec, Limit, LimitUnit
 
 ITEM_KEYS = {
@@ -22,6 +23,8 @@ TRANSITION_KEYS = {
 }
 LIMIT_KEYS = {"days", "unit"}
 MATERIAL_KEYS = {"name", "required", "note"}
+FIELD_KEYS = {"label", "type", "required", "max_length", "options", "internal"}
+FIELD_TYPES = tuple(kind.value for kind in FieldType)
 
 _UNITS: dict[object, LimitUnit] = {unit.value: unit for unit in LimitUnit}
 _UNIT_VALUES = set(_UNITS)  # membership in a set, not a dict: a YAML set (!!set) is then just wrong
@@ -85,8 +88,10 @@ def str_list(raw: Any, what: str, line: int, problems: Problems) -> tuple[str, .
     return tuple(raw)
 
 
-def read_fields(raw: Any, what: str, line: int, problems: Problems) -> tuple[FieldSpec, ...]:
-    """Fields as {name: label} or {name: {label: …, required: bool}}."""
+def read_fields(raw: Any, what: str, line: int, problems: Problems, *,
+                require_types: bool = False) -> tuple[FieldSpec, ...]:
+    """Fields as {name: {label, type, required, max_length, options, internal}}; a bare label (or no
+    type) is the untyped text of versions written before types (refused where ``require_types``)."""
     if raw is None:
         return ()
     if not isinstance(raw, dict):
@@ -94,10 +99,64 @@ def read_fields(raw: Any, what: str, line: int, problems: Problems) -> tuple[Fie
         return ()
     specs = []
     for name, spec in raw.items():
+        field_line = line_of(raw, name)
         if isinstance(spec, str):
-            specs.append(FieldSpec(str(name), spec))
-        elif isinstance(spec, dict) and isinstance(spec.get("label"), str):
-            specs.append(FieldSpec(str(name), spec["label"], bool(spec.get("required", True))))
-        else:
-            problems.add(line_of(raw, name), f"{what}: field '{name}' needs a label")
+            spec = {"label": spec}
+        if not isinstance(spec, dict) or not isinstance(spec.get("label"), str):
+            problems.add(field_line, f"{what}: field '{name}' needs a label")
+            continue
+        check_keys(spec, FIELD_KEYS, f"{what}: field '{name}'", problems)
+        field = _typed_field(str(name), spec, f"{what}: field '{name}'", field_line, problems)
+        if field is None:
+            continue
+        if require_types and not field.typed:
+            problems.add(field_line, f"{what}: field '{name}' needs a type ({', '.join(FIELD_TYPES)}); "
+                         "the newest version of an item declares a type for every field")
+        specs.append(field)
     return tuple(specs)
+
+
+def _typed_field(name: str, spec: dict[Any, Any], what: str, line: int,
+                 problems: Problems) -> FieldSpec | None:
+    """One field's declaration checked: a known type, options only (and always) for a choice,
+    a sensible max_length only for text; None (and problems) when it is wrong."""
+    before = len(problems.items)
+    raw_type = spec.get("type")
+    required = spec.get("required", True)
+    internal = spec.get("internal", False)
+    for key, value in (("required", required), ("internal", internal)):
+        if not isinstance(value, bool):
+            problems.add(line_of(spec, key), f"{what}: {key} must be true or false, got {value!r}")
+    if raw_type is None:
+        if "options" in spec or "max_length" in spec:
+            problems.add(line, f"{what}: options and max_length need a type")
+        if len(problems.items) > before:
+            return None
+        return FieldSpec(name, spec["label"], bool(required), FieldType.TEXT, LEGACY_MAX_LENGTH,
+                         internal=bool(internal), typed=False)
+    if raw_type not in FIELD_TYPES:
+        problems.add(line_of(spec, "type"),
+                     f"{what}: unknown type {raw_type!r}; known: {', '.join(FIELD_TYPES)}")
+        return None
+    kind = FieldType(raw_type)
+    options = spec.get("options")
+    if kind is FieldType.CHOICE:
+        if (not isinstance(options, list) or not options
+                or not all(isinstance(o, str) and o.strip() for o in options)):
+            problems.add(line_of(spec, "options") if "options" in spec else line,
+                         f"{what}: a choice needs options (a list of texts)")
+        elif len(set(options)) != len(options):
+            problems.add(line_of(spec, "options"), f"{what}: options are listed twice")
+    elif options is not None:
+        problems.add(line_of(spec, "options"), f"{what}: options belong to a choice, not to {raw_type}")
+    max_length = spec.get("max_length")
+    if max_length is not None:
+        if kind not in (FieldType.TEXT, FieldType.MULTILINE):
+            problems.add(line_of(spec, "max_length"), f"{what}: max_length belongs to text or multiline")
+        elif whole_number(max_length, 1) is None or max_length > MAX_DECLARED_LENGTH:
+            problems.add(line_of(spec, "max_length"),
+                         f"{what}: max_length must be a whole number from 1 to {MAX_DECLARED_LENGTH}")
+    if len(problems.items) > before:
+        return None
+    return FieldSpec(name, spec["label"], bool(required), kind, max_length,
+                     tuple(options or ()) if kind is FieldType.CHOICE else (), bool(internal))

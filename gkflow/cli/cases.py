@@ -29,6 +29,7 @@ def _case_text(view: dict[str, Any]) -> str:
     for t in view.get("timeline", []):
         lines.append(f"  #{t['seq']} {t['at']} {t['action']} -> {t['to']} by {t['actor']} ({t['role']})"
                      + (f": {t['comment']}" if t["comment"] else "")
+                     + (f" [对申请人说明: {t['public_note']}]" if t.get("public_note") else "")
                      + (f"  [补录 {t['recorded_at']}: {t['backdate_reason']}]" if t.get("backdate_reason")
                         else ""))
     return "\n".join(lines)
@@ -69,7 +70,10 @@ def case_advance(
     role: Annotated[str, typer.Option("--role")],
     department: Annotated[str | None, typer.Option("--department")] = None,
     expected_version: Annotated[int | None, typer.Option("--expected-version")] = None,
-    comment: Annotated[str | None, typer.Option("--comment")] = None,
+    comment: Annotated[str | None, typer.Option(
+        "--comment", help="internal note (内部意见), staff only")] = None,
+    public_note: Annotated[str | None, typer.Option(
+        "--public-note", help="note to the applicant (对申请人说明): status page and notices")] = None,
     field: Annotated[list[str] | None, typer.Option("--field", help="k=v, repeatable")] = None,
     at: Annotated[str | None, typer.Option("--at", help="ISO; local time if naive")] = None,
     reason: Annotated[str | None, typer.Option(
@@ -84,8 +88,8 @@ def case_advance(
 
     rt = runtime()
     fire(rt, case_no, action, Actor(actor, role, department), fields=parse_fields(field),
-         expected_version=expected_version, comment=comment, occurred_at=parse_time(at, rt),
-         backdate_reason=reason)
+         expected_version=expected_version, comment=comment, public_note=public_note,
+         occurred_at=parse_time(at, rt), backdate_reason=reason)
     view = plain_data(show_case(rt, case_no))
     emit(view, json_, lambda: _case_text(view))
 

@@ -18,6 +18,7 @@ def init(json_: JsonFlag = False) -> None:
     from gkflow.services.catalogue_sync import init_database
     from gkflow.services.checkpoints import ensure_first_checkpoint, require_keys
     from gkflow.services.keys import generate_missing_keys
+    from gkflow.services.public_links import public_link_warnings
     from gkflow.services.recompute import recompute_from_history
 
     rt = runtime()
@@ -30,7 +31,9 @@ def init(json_: JsonFlag = False) -> None:
     data = {"database": _safe_url(rt.settings.db_url), "added": added,
             "unchanged": report.unchanged, "due_dates_recomputed": len(recomputed),
             "keys_written": keys_written, "first_checkpoint": sealed["number"] if sealed else None}
-    emit(data, json_, lambda: (
+    warnings = public_link_warnings(rt.settings)
+    data["warnings"] = warnings
+    emit(data, json_, lambda: "\n".join(warnings + [""]) + (
         f"database ready: {data['database']}\n"
         f"item versions added: {len(report.added)} ({', '.join(added) or '-'}); "
         f"unchanged: {report.unchanged}; due dates recomputed from the history: {len(recomputed)}"

@@ -6,6 +6,7 @@ writers (warnings, ratings, recomputed dates) use SQLAlchemy Core. Both store va
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -30,6 +31,7 @@ CASE_NO_UNIQUE = ("cases.case_no", "cases_case_no_key", "ix_cases_case_no")
 FIRE_COLUMNS = (
     "id", "case_no", "item_code", "item_version", "department", "assigned_department", "state",
     "version", "applicant_name", "applicant_phone", "applicant_email", "applicant_wechat",
+    "intake_channel", "phone_verified",
     "clock_running", "statutory_days",
     "statutory_anchor", "statutory_used", "promised_days", "promised_anchor", "promised_used",
     "extended", "statutory_due", "statutory_due_provisional", "promised_due",
@@ -44,7 +46,8 @@ _SELECT_FOR_FIRE = (
 _DATE_COLUMNS = ("statutory_anchor", "promised_anchor", "statutory_due", "promised_due", "step_due")
 _BOOL_COLUMNS = ("clock_running", "extended", "statutory_due_provisional", "promised_due_provisional")
 EVENT_COLUMNS = ("case_id", "seq", "action", "from_state", "to_state", "actor", "role", "at", "comment",
-                 "fields", "prev_hash", "hash", "chain_alg", "key_id", "recorded_at", "backdate_reason")
+                 "fields", "prev_hash", "hash", "chain_alg", "key_id", "recorded_at", "backdate_reason",
+                 "public_note")
 OUTBOX_COLUMNS = ("created_at", "case_id", "case_no", "event_seq", "kind", "topic", "channel",
                   "recipient", "payload", "idempotency_key", "status", "attempts", "next_attempt_at",
                   "updated_at")
@@ -163,6 +166,14 @@ def append_event_row(
     if updated != 1:
         raise Conflict(f"case {row['case_no']} changed meanwhile; try again")
     conn.execute(events_t.insert().values(case_id=row["id"], **event))
+
+
+def set_outbox_secret(conn: Connection, case_no: str, *, seq: int, channel: str,
+                      secret: Mapping[str, str]) -> None:
+    """Give the outbox rows of one step on one channel a secret part (cleared once sent)."""
+    conn.execute(outbox_t.update().where(outbox_t.c.case_no == case_no, outbox_t.c.event_seq == seq,
+                                         outbox_t.c.channel == channel)
+                 .values(secret=json.dumps(dict(secret))))
 
 
 # -- reads --------------------------------------------------------------------------------------

@@ -52,6 +52,8 @@ class CaseRow(SQLModel, table=True):
     applicant_email: str | None = None
     applicant_wechat: str | None = None
     intake_channel: str = "window"
+    # Online cases notify only verified numbers; NULL on cases older than phone verification.
+    phone_verified: bool | None = None
     fields: str = "{}"  # JSON: the submission's form fields
     received_at: datetime
     received_on: date  # local (Asia/Shanghai) date of receipt; counting starts the day after
@@ -99,7 +101,7 @@ class EventRow(SQLModel, table=True):
     actor: str
     role: str
     at: datetime
-    comment: str | None = None
+    comment: str | None = None  # internal note (内部意见), staff only
     fields: str = "{}"  # JSON
     prev_hash: str
     hash: str  # the MAC (or, for chain_alg NULL, the unkeyed SHA-256) sealing the event
@@ -109,6 +111,10 @@ class EventRow(SQLModel, table=True):
     # A back-dated step (补录: window staff entering a paper record): when it was entered, and why.
     recorded_at: datetime | None = None
     backdate_reason: str | None = None
+    public_note: str | None = None  # note to the applicant (对申请人说明): status page and notices
+    # The query code's hash as this event set it (submission, 找回查询码); the audit compares the
+    # case row's hash with the latest one.
+    query_hash: str | None = None
 
 
 class OutboxRow(SQLModel, table=True):
@@ -127,6 +133,9 @@ class OutboxRow(SQLModel, table=True):
     channel: str | None = None  # sms, email, wechat, webhook, sandbox (notices only)
     recipient: str | None = None
     payload: str = "{}"  # JSON: render context or trigger parameters
+    # JSON of context keys that must not outlive the send (a one-time code, a new query code):
+    # merged into the payload when rendering, cleared once the message is sent or given up.
+    secret: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     idempotency_key: str = Field(unique=True)
     status: str = "created"
     attempts: int = 0

@@ -18,7 +18,7 @@ def hotline_reply_message(message: OutboxMessage) -> RenderedMessage:
         body = {
             "event": HOTLINE_REPLY, "case_no": payload["case_no"], "step": payload["action_label"],
             "state": payload["state_label"], "department": payload["department"],
-            "occurred_at": payload["occurred_at"], "comment": payload.get("comment"),
+            "occurred_at": payload["occurred_at"], "comment": payload.get("public_note"),
             "fields": payload.get("fields") or {},
         }
     except KeyError as exc:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, or_, select, update
 
 from gkflow.db.engine import write_connection
 from gkflow.db.models import OutboxRow, table_of
@@ -106,7 +106,7 @@ def claim(
             outbox_t.c.id, outbox_t.c.case_no, outbox_t.c.kind, outbox_t.c.topic,
             outbox_t.c.channel, outbox_t.c.recipient, outbox_t.c.payload,
             outbox_t.c.idempotency_key, outbox_t.c.attempts, outbox_t.c.created_at,
-            outbox_t.c.retry_from,
+            outbox_t.c.retry_from, outbox_t.c.secret,
         )
     )
     with write_connection(rt.engine) as conn, conn.begin():
@@ -114,7 +114,7 @@ def claim(
     messages = [
         OutboxMessage(
             id=r.id, case_no=r.case_no, kind=r.kind, topic=r.topic, channel=r.channel,
-            recipient=r.recipient, payload=json.loads(r.payload or "{}"),
+            recipient=r.recipient, payload=_payload(r.kind, r.payload, r.secret),
             idempotency_key=r.idempotency_key, attempts=r.attempts, created_at=r.created_at,
             retry_from=r.retry_from or r.created_at,
         )
@@ -122,6 +122,18 @@ def claim(
     ]
     messages.sort(key=lambda m: m.id)
     return messages
+
+
+def _payload(kind: str, payload: str | None, secret: str | None) -> dict[str, Any]:
+    """The render context: the stored payload, the secret keys (a one-time code, a new query code)
+    kept apart until sent, and no internal comment in notices written before notes were split."""
+    context: dict[str, Any] = json.loads(payload or "{}")
+    if kind == "notice":
+        context.setdefault("public_note", None)
+        context.pop("comment", None)
+    if secret:
+        context.update(json.loads(secret))
+    return context
 
 
 @dataclass(frozen=True)
@@ -178,6 +190,8 @@ _RECORD = (
         provider_ref=func.coalesce(bindparam("_provider_ref", type_=outbox_t.c.provider_ref.type),
                                    outbox_t.c.provider_ref),
         attempts=outbox_t.c.attempts - bindparam("_unattempt"),
+        # A one-time code or query code is kept only while the message may still be sent.
+        secret=case((bindparam("_keep_secret") == 1, outbox_t.c.secret), else_=None),
         lease_until=None,
         updated_at=bindparam("_updated_at", type_=outbox_t.c.updated_at.type),
     )
@@ -193,7 +207,8 @@ def record_outcomes(rt: Runtime, worker: str, outcomes: Sequence[Outcome],
     params = [
         {"_id": o.message_id, "_worker": worker, "_status": o.status, "_last_error": o.last_error,
          "_next_attempt_at": o.next_attempt_at, "_delivered_at": o.delivered_at,
-         "_provider_ref": o.provider_ref, "_unattempt": 1 if o.unattempt else 0, "_updated_at": now}
+         "_provider_ref": o.provider_ref, "_unattempt": 1 if o.unattempt else 0, "_updated_at": now,
+         "_keep_secret": 1 if o.unattempt or o.status in (CREATED, TEMPORARY_FAILURE) else 0}
         for o in outcomes
     ]
     with write_connection(rt.engine) as conn, conn.begin():

@@ -10,6 +10,7 @@ from gkflow.domain.access import DEPARTMENT_FREE_ROLES
 from gkflow.domain.calendar import DueDate
 from gkflow.domain.deadlines import Calendar, LimitClock, add_days
 from gkflow.domain.errors import Forbidden, InvalidInput, TransitionNotAllowed
+from gkflow.domain.fields import ContactCheck, clean_values
 from gkflow.domain.items import ClockEffect, FieldSpec, ItemVersion, Transition
 
 # A transition field with this name assigns the case to a handling department (承办单位).
@@ -92,26 +93,23 @@ def step_due(item: ItemVersion, state: str, entered_on: date, calendar: Calendar
     return add_days(calendar, limit.unit, entered_on, limit.days)
 
 
+class _NoContactFields:
+    """For callers whose forms hold no phone or e-mail fields: such a field is refused."""
+
+    def phone(self, value: str) -> str | None:
+        return None
+
+    def email(self, value: str) -> str | None:
+        return None
+
+
 def clean_fields(
-    specs: tuple[FieldSpec, ...], given: Mapping[str, object] | None, *, context_label: str
+    specs: tuple[FieldSpec, ...], given: Mapping[str, object] | None, *, context_label: str,
+    contacts: ContactCheck | None = None, materials: tuple[str, ...] = (),
 ) -> dict[str, str]:
-    """Check the form fields of a step: every required one present, nothing unknown."""
-    what = context_label
-    given = dict(given or {})
-    known = {spec.name for spec in specs}
-    unknown = sorted(set(given) - known)
-    if unknown:
-        raise InvalidInput(
-            f"{what}: unknown field(s) {', '.join(unknown)}; expected {', '.join(sorted(known)) or 'none'}",
-            fields=unknown,
-        )
-    values = {k: str(v).strip() for k, v in given.items() if v is not None}
-    missing = [s.name for s in specs if s.required and not values.get(s.name)]
-    if missing:
-        labels = {s.name: s.label for s in specs}
-        named = ", ".join(f"{name} ({labels[name]})" for name in missing)
-        raise InvalidInput(f"{what}: missing required field(s) {named}", fields=missing)
-    return {k: v for k, v in values.items() if v}
+    """Check the form fields of a step: every required one present, nothing unknown, each value valid."""
+    return clean_values(specs, given, context_label=context_label,
+                        contacts=contacts or _NoContactFields(), materials=materials)
 
 
 def plan_transition(
@@ -126,6 +124,7 @@ def plan_transition(
     calendar: Calendar,
     case_department: str,
     assigned_department: str | None = None,
+    contacts: ContactCheck | None = None,
 ) -> TransitionPlan:
     """Check that ``actor`` may fire ``action`` from ``state`` and work out what it changes.
 
@@ -159,7 +158,8 @@ def plan_transition(
             f"department '{actor.department}' may not act on a case of '{case_department}'"
             + (f" assigned to '{assigned_department}'" if assigned_department else "")
         )
-    values = clean_fields(transition.fields, fields, context_label=f"action '{action}'")
+    values = clean_fields(transition.fields, fields, context_label=f"“{transition.label}”",
+                          contacts=contacts, materials=item.material_names)
     try:
         new_clocks = clocks.apply(transition.clock, on, calendar, extend_days=transition.extend_days or 0)
     except TransitionNotAllowed as exc:

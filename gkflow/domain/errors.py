@@ -5,8 +5,10 @@
     ├── TransitionNotAllowed     transition_not_allowed: wrong state, a closed case, a second extension
     ├── Forbidden                forbidden: role, department, CSRF
     │   └── Unauthenticated      forbidden: no or unknown credentials
+    │       └── PhoneUnverified  phone_unverified: an anonymous submission without a verified phone
     ├── Conflict                 conflict: a stale version, someone acted first
     ├── InvalidInput             invalid_input: a bad field, named in the message
+    │   └── TooLarge             too_large: a body, a file or a case's files over their limit
     ├── CalendarUnknownYear      calendar_unknown_year: a date the calendar cannot count
     ├── RateLimited              rate_limited: too many failures from one client
     ├── InvalidConfig            invalid_config: a config file, a missing key, the database not initialised
@@ -65,6 +67,18 @@ class RateLimited(GkflowError):
 
 class Unauthenticated(Forbidden):
     """No credentials, or unknown ones (the HTTP answer is 401 with code ``forbidden``)."""
+
+
+class PhoneUnverified(Unauthenticated):
+    """An anonymous online submission without a live phone verification token (401)."""
+
+    code = "phone_unverified"
+
+
+class TooLarge(InvalidInput):
+    """A request body, an uploaded file or a case's files over their limit (413)."""
+
+    code = "too_large"
 
 
 class InvalidConfig(GkflowError):

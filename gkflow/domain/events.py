@@ -33,9 +33,11 @@ HMAC_SM3 = "hmac-sm3"
 UNSEALED_COLUMNS = frozenset({"id", "case_id", "hash"})
 # Columns holding JSON text: sealed as the parsed value, so a reformatting database does not break it.
 JSON_COLUMNS = frozenset({"fields"})
-# Columns of the case row that never change after submission; the first event seals them.
+# Columns of the case row that never change after submission; the first event seals them. The
+# query code's hash is not one of them (找回查询码 replaces it): the events that set it record it in
+# their own `query_hash` column, which their MAC covers (checked by the audit).
 IDENTITY_COLUMNS = (
-    "case_no", "query_hash", "item_code", "item_version", "department", "applicant_name",
+    "case_no", "item_code", "item_version", "department", "applicant_name",
     "applicant_phone", "applicant_id_number", "applicant_email", "applicant_wechat",
     "intake_channel", "fields", "received_at", "received_on",
 )

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
+from gkflow.domain.fields import FieldType
+
 
 class LimitUnit(StrEnum):
     WORKING = "working"  # 工作日
@@ -33,9 +35,16 @@ class Limit:
 
 @dataclass(frozen=True)
 class FieldSpec:
+    """A form field of a submission or a step: its type, and whether the applicant may see its value."""
+
     name: str
     label: str
     required: bool = True
+    type: FieldType = FieldType.TEXT
+    max_length: int | None = None  # None: the type's default (gkflow.domain.fields.DEFAULT_MAX_LENGTH)
+    options: tuple[str, ...] = ()  # a choice's options, in the order shown
+    internal: bool = False  # staff only: never shown on the status page (a third party, inspectors)
+    typed: bool = True  # False for fields of versions written before types were declared
 
 
 @dataclass(frozen=True)
@@ -91,9 +100,19 @@ class ItemVersion:
     notice_channels: tuple[str, ...] = ("sms",)  # how applicants are told (通知渠道)
     submit_notices: tuple[str, ...] = ("accepted",)
     submit_fields: tuple[FieldSpec, ...] = ()
+    description: str = ""  # 办理内容 / 申请条件, shown in the guide (办事指南)
     yellow_share: float | None = None
     source: str = ""  # file the version was loaded from, for error messages
     extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def online(self) -> bool:
+        """Whether the item may be applied for online (网上申请)."""
+        return "online" in self.channels
+
+    @property
+    def material_names(self) -> tuple[str, ...]:
+        return tuple(m.name for m in self.materials)
 
     def transitions_from(self, state: str) -> list[Transition]:
         return [t for t in self.transitions.values() if state in t.sources]

@@ -19,7 +19,10 @@ cases_t = table_of(CaseRow)
 events_t = table_of(EventRow)
 
 CHANNELS = {"window": "当面申请", "online": "网络申请", "post": "信函申请", "fax": "传真申请"}
-OUTCOMES = ("予以公开", "部分公开", "不予公开", "信息不存在", "非本机关负责公开", "已主动公开")
+# The kinds of reply of 条例 Art. 36/37. Since the typed item versions (issue 9) the outcome is a
+# choice whose text adds an explanation in brackets: "予以公开（提供信息或…）" counts as 予以公开.
+OUTCOMES = ("予以公开", "部分公开", "不予公开", "信息不存在", "非本机关负责公开", "已主动公开", "重复申请",
+            "依照有关法律、行政法规办理")
 OTHER_CHANNEL, OTHER_OUTCOME = "其他形式", "其他处理"
 ABANDONED, CARRIED_OVER = "视为放弃申请", "结转下年度继续办理"
 ON_TIME, LATE_ANSWERED, LATE_OPEN = "按期办理", "逾期答复", "逾期未答复"
@@ -61,7 +64,7 @@ def annual_rows(rt: Runtime, item_code: str, period: Period) -> SourceData:
             outcomes[ABANDONED] += 1
             timeliness[ON_TIME] += 1
             continue
-        outcome = str(json.loads(fields or "{}").get("outcome", "")).strip()
+        outcome = str(json.loads(fields or "{}").get("outcome", "")).strip().split("（", 1)[0]
         outcomes[outcome if outcome in OUTCOMES else OTHER_OUTCOME] += 1
         answered_on = rt.local_date(at if at.tzinfo else at.replace(tzinfo=UTC))
         timeliness[LATE_ANSWERED if due is not None and answered_on > due else ON_TIME] += 1

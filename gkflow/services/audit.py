@@ -162,6 +162,12 @@ def _check_case(rt: Runtime, keys: Any, row: dict[str, Any], events: list[dict[s
             report.breaks.append(ChainBreak(case_no, seq, f"event #{seq} differs from what checkpoint "
                                                           f"#{latest.number} sealed (rewritten)"))
             return
+    recorded = [ev["query_hash"] for ev in events if ev.get("query_hash")]
+    if recorded and recorded[-1] != row["query_hash"]:
+        report.mismatch_count += 1
+        if len(report.mismatches) < MAX_LISTED:
+            report.mismatches.append(
+                RowMismatch(case_no, "query_hash", "(changed)", "(as its history set it)"))
     _compare_with_history(rt, row, events, report)
 
 

@@ -27,9 +27,14 @@ from gkflow.domain.cases import (
 )
 from gkflow.domain.errors import Conflict, CorruptRecord, InvalidInput, NotFound
 from gkflow.domain.events import GENESIS_HASH, seal_event
+from gkflow.domain.fields import clean_contact, clean_name, has_control_characters
 from gkflow.domain.identifiers import hash_query_code, new_case_no, new_query_code
 from gkflow.runtime import Runtime
+from gkflow.services.contacts import CONTACTS
 from gkflow.services.notices import notice_context, notice_fields, outbox_rows
+
+# The longest note a step may carry (the internal comment and the note to the applicant alike).
+NOTE_MAX_LENGTH = 2000
 
 # Attempts at drawing an unused case number before giving up (six letters: a collision is rare).
 CASE_NO_ATTEMPTS = 5
@@ -69,11 +74,14 @@ def submit_case(
     intake_channel: str = "window",
     fields: Mapping[str, object] | None = None,
     actor: Actor | None = None,
+    phone_verified: bool = True,
 ) -> Submitted:
-    """Register a case (收件) of the item version in force on the day of receipt, in one transaction."""
+    """Register a case (收件) of the item version in force on the day of receipt, in one transaction.
+    Phones taken at the window, from the CLI or a 12345 work order count as verified."""
     with write_connection(rt.engine) as conn, conn.begin():
         return submit_case_in(conn, rt, item_code, applicant, received_at=received_at,
-                              intake_channel=intake_channel, fields=fields, actor=actor)
+                              intake_channel=intake_channel, fields=fields, actor=actor,
+                              phone_verified=phone_verified)
 
 
 def submit_case_in(
@@ -86,16 +94,17 @@ def submit_case_in(
     intake_channel: str = "window",
     fields: Mapping[str, object] | None = None,
     actor: Actor | None = None,
+    phone_verified: bool = True,
 ) -> Submitted:
     """`submit_case` inside the caller's transaction (a use case that writes more in the same one)."""
-    if not applicant.name or not applicant.name.strip():
-        raise InvalidInput("applicant name is required", fields=["name"])
+    applicant = checked_applicant(applicant)
     now = rt.now()
     # A naive time is local (Asia/Shanghai), never the server's own zone.
     received_at = to_utc(received_at or now, rt.settings.tz)
     received_on = rt.local_date(received_at)
     item = rt.item_in_force(item_code, received_on)
-    values = clean_fields(item.submit_fields, fields, context_label=f"item '{item.code}'")
+    values = clean_fields(item.submit_fields, fields, context_label=f"“{item.name}”", contacts=CONTACTS,
+                          materials=item.material_names)
     calendar = rt.calendar
     clocks = open_clocks(item, received_on)
     statutory_due, promised_due = clocks.dues(calendar)
@@ -114,7 +123,8 @@ def submit_case_in(
             "state": item.initial_state, "version": 1, "applicant_name": applicant.name.strip(),
             "applicant_phone": applicant.phone, "applicant_id_number": applicant.id_number,
             "applicant_email": applicant.email, "applicant_wechat": applicant.wechat,
-            "intake_channel": intake_channel, "fields": fields_json, "received_at": at,
+            "intake_channel": intake_channel, "phone_verified": phone_verified and bool(applicant.phone),
+            "fields": fields_json, "received_at": at,
             "received_on": received_on, **case_rows.clock_columns(clocks),
             **case_rows.due_columns("statutory", statutory_due),
             **case_rows.due_columns("promised", promised_due),
@@ -124,7 +134,7 @@ def submit_case_in(
         first_event: dict[str, Any] = {
             "seq": 1, "action": "submit", "from_state": None, "to_state": item.initial_state,
             "actor": actor.user, "role": actor.role, "at": at, "comment": None, "fields": fields_json,
-            "prev_hash": GENESIS_HASH,
+            "prev_hash": GENESIS_HASH, "query_hash": case["query_hash"],
         }
         # The first event also seals the case's identity columns (applicant, item, receipt).
         case["last_hash"] = seal_event(keys, first_event, case_no, identity=case)
@@ -136,12 +146,33 @@ def submit_case_in(
                 continue  # that number is taken: draw again
             raise
         context = notice_context(rt.settings, item, case, action_label="收件", state=item.initial_state,
-                                 at=received_at, comment=None, fields=values)
+                                 at=received_at, public_note=None, fields=values)
         case_rows.insert_outbox(conn, outbox_rows(item, case, case_id=case_id, seq=1,
                                                   notices=item.submit_notices, triggers=(),
                                                   context=context, now=stamp))
         return Submitted(case_no, query_code)
     raise Conflict("could not allocate a unique case number; try again")
+
+
+def checked_applicant(applicant: Applicant) -> Applicant:
+    """The applicant with a checked name and normalised phone, e-mail and 证件号码 (InvalidInput if bad)."""
+    return Applicant(
+        name=clean_name(applicant.name),
+        phone=clean_contact("phone", applicant.phone, CONTACTS),
+        id_number=clean_contact("id_number", applicant.id_number, CONTACTS),
+        email=clean_contact("email", applicant.email, CONTACTS),
+        wechat=applicant.wechat,
+    )
+
+
+def checked_note(note: str | None, label: str) -> str | None:
+    """A step's note, trimmed (None if empty); InvalidInput if too long or holding control characters."""
+    if note is None or not note.strip():
+        return None
+    note = note.replace("\r\n", "\n").strip()
+    if len(note) > NOTE_MAX_LENGTH or has_control_characters(note, multiline=True):
+        raise InvalidInput(f"“{label}”须为文字，不超过{NOTE_MAX_LENGTH}个字", fields=[label])
+    return note
 
 
 def fire(
@@ -153,11 +184,34 @@ def fire(
     fields: Mapping[str, object] | None = None,
     expected_version: int | None = None,
     comment: str | None = None,
+    public_note: str | None = None,
     occurred_at: datetime | None = None,
     backdate_reason: str | None = None,
 ) -> Fired:
     """Fire one transition. A stale ``expected_version`` is a Conflict, never an overwrite; a step
-    dated before the case's previous event is refused, a back-dated one needs ``backdate_reason``."""
+    dated before the case's previous event is refused, a back-dated one needs ``backdate_reason``.
+    ``comment`` is the internal note (内部意见); ``public_note`` is shown to the applicant and in notices."""
+    with write_connection(rt.engine) as conn, conn.begin():
+        return fire_in(conn, rt, case_no, action, actor, fields=fields, expected_version=expected_version,
+                       comment=comment, public_note=public_note, occurred_at=occurred_at,
+                       backdate_reason=backdate_reason)
+
+
+def fire_in(
+    conn: Connection,
+    rt: Runtime,
+    case_no: str,
+    action: str,
+    actor: Actor,
+    *,
+    fields: Mapping[str, object] | None = None,
+    expected_version: int | None = None,
+    comment: str | None = None,
+    public_note: str | None = None,
+    occurred_at: datetime | None = None,
+    backdate_reason: str | None = None,
+) -> Fired:
+    """`fire` inside the caller's transaction (online correction adds its files in the same one)."""
     # `occurred_at` is when the step happened (window staff may enter it late); `stamp` is the wall
     # clock, which the outbox schedules by: a back-dated step must not look overdue for delivery.
     stamp = rt.now()
@@ -165,7 +219,9 @@ def fire(
     on = rt.local_date(at)
     calendar = rt.calendar
     keys = rt.keyring
-    with write_connection(rt.engine) as conn, conn.begin(), FastSQL(conn) as db:
+    comment = checked_note(comment, "内部意见")
+    public_note = checked_note(public_note, "对申请人说明")
+    with FastSQL(conn) as db:
         row = case_rows.lock_for_fire(db, case_no)
         if row is None:
             raise NotFound(f"case {case_no} not found")
@@ -184,14 +240,15 @@ def fire(
         plan = plan_transition(
             item, row["state"], case_rows.clocks_from_row(item, row), action, actor, fields=fields,
             on=on, calendar=calendar, case_department=row["department"],
-            assigned_department=row["assigned_department"],
+            assigned_department=row["assigned_department"], contacts=CONTACTS,
         )
         values = plan.values
         seq = row["last_seq"] + 1
         event: dict[str, Any] = {
             "case_id": row["id"], "seq": seq, "action": action, "from_state": plan.from_state,
             "to_state": plan.to_state, "actor": actor.user, "role": actor.role, "at": at,
-            "comment": comment, "fields": json.dumps(values, ensure_ascii=False, sort_keys=True),
+            "comment": comment, "public_note": public_note,
+            "fields": json.dumps(values, ensure_ascii=False, sort_keys=True),
             "prev_hash": row["last_hash"], "recorded_at": stamp if reason else None,
             "backdate_reason": reason,
         }
@@ -218,7 +275,7 @@ def fire(
             case_after = {**row, **changes}
             context = notice_context(
                 rt.settings, item, case_after, action_label=transition.label, state=plan.to_state, at=at,
-                comment=comment, fields=notice_fields(transition, values),
+                public_note=public_note, fields=notice_fields(transition, values),
             )
             case_rows.insert_outbox_rows(db, outbox_rows(
                 item, case_after, case_id=row["id"], seq=seq, notices=transition.notices,
@@ -229,7 +286,7 @@ def fire(
 
 def append_event(
     conn: Connection, rt: Runtime, row: Mapping[str, Any], action: str, actor: Actor, *, at: datetime,
-    comment: str | None, fields: Mapping[str, str], **case_changes: Any,
+    comment: str | None, fields: Mapping[str, str], public_note: str | None = None, **case_changes: Any,
 ) -> int:
     """Append an event that does not move the case (a warning, a rating, a recomputed due date).
 
@@ -239,9 +296,9 @@ def append_event(
     seq = int(row["last_seq"]) + 1
     event: dict[str, Any] = {
         "seq": seq, "action": action, "from_state": row["state"], "to_state": row["state"],
-        "actor": actor.user, "role": actor.role, "at": at, "comment": comment,
+        "actor": actor.user, "role": actor.role, "at": at, "comment": comment, "public_note": public_note,
         "fields": json.dumps(dict(fields), ensure_ascii=False, sort_keys=True),
-        "prev_hash": row["last_hash"],
+        "prev_hash": row["last_hash"], "query_hash": case_changes.get("query_hash"),
     }
     seal_event(rt.keyring, event, row["case_no"])
     case_rows.append_event_row(conn, row, event, updated_at=at, case_changes=case_changes)

@@ -18,9 +18,10 @@ HOTLINE_RECIPIENT = "hotline-12345"
 
 def notice_context(
     settings: Settings, item: ItemVersion, case: Mapping[str, Any], *, action_label: str, state: str,
-    at: datetime, comment: str | None, fields: Mapping[str, str],
+    at: datetime, public_note: str | None, fields: Mapping[str, str],
 ) -> dict[str, Any]:
-    """The render context of one step's notices (masked; never the query code)."""
+    """The render context of one step's notices (masked; never the query code, never the internal
+    comment: only the note written for the applicant)."""
     promised_due, statutory_due = case.get("promised_due"), case.get("statutory_due")
     return {
         "case_no": case["case_no"],
@@ -36,17 +37,26 @@ def notice_context(
         "due_provisional": bool(
             case.get("promised_due_provisional") or case.get("statutory_due_provisional")
         ),
-        "comment": comment,
+        "public_note": public_note,
         "fields": dict(fields),
         "status_url": f"{settings.public_base_url.rstrip('/')}/status/{case['case_no']}",
         "hotline": settings.hotline,
     }
 
 
+def phone_verified(case: Mapping[str, Any]) -> bool:
+    """Whether notices may go to the case's phone: verified by a code, or taken by staff (window, CLI,
+    12345). Online cases from before phone verification (NULL) are not."""
+    verified = case.get("phone_verified")
+    if verified is None:
+        return case.get("intake_channel") != "online"
+    return bool(verified)
+
+
 def notice_recipients(item: ItemVersion, case: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(channel, recipient) pairs: the item's notice channels the applicant can be reached on."""
     contacts: dict[str, str | None] = {
-        "sms": case.get("applicant_phone"),
+        "sms": case.get("applicant_phone") if phone_verified(case) else None,
         "email": case.get("applicant_email"),
         "wechat": case.get("applicant_wechat"),
         "webhook": HOTLINE_RECIPIENT,
@@ -87,3 +97,19 @@ def outbox_rows(
             "payload": payload, "idempotency_key": f"{case['case_no']}/{seq}/{trigger}",
         })
     return rows
+
+
+def direct_rows(
+    case: Mapping[str, Any], *, case_id: int, seq: int, notice: str,
+    recipients: list[tuple[str, str, dict[str, str] | None]], context: Mapping[str, Any], now: datetime,
+) -> list[dict[str, Any]]:
+    """Rows of one notice to chosen (channel, recipient, secret) triples; a secret (a new query code)
+    is kept apart from the payload and cleared once sent."""
+    payload = json.dumps(dict(context), ensure_ascii=False)
+    return [{
+        "created_at": now, "case_id": case_id, "case_no": case["case_no"], "event_seq": seq,
+        "status": "created", "attempts": 0, "next_attempt_at": now, "updated_at": now,
+        "kind": "notice", "topic": notice, "channel": channel, "recipient": recipient, "payload": payload,
+        "secret": json.dumps(secret) if secret else None,
+        "idempotency_key": f"{case['case_no']}/{seq}/{notice}/{channel}",
+    } for channel, recipient, secret in recipients]

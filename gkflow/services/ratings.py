@@ -61,8 +61,10 @@ class Rated:
     rectification_due: date | None
 
 
-def rate_case(rt: Runtime, case_no: str, query_code: str, level: int, comment: str | None = None) -> Rated:
-    """The applicant's rating: needs the query code and a case in a final state; once per case."""
+def rate_case(rt: Runtime, case_no: str, query_code: str | None, level: int,
+              comment: str | None = None) -> Rated:
+    """The applicant's rating: needs the query code (None: the caller checked a look-up pass) and a
+    case in a final state; once per case."""
     if level not in LEVELS:
         raise InvalidInput("level must be 1 (非常不满意) to 5 (非常满意)", fields=["level"])
     comment = (comment or "").strip() or None
@@ -76,7 +78,8 @@ def rate_case(rt: Runtime, case_no: str, query_code: str, level: int, comment: s
     with write_connection(rt.engine) as conn, conn.begin():
         found = conn.execute(select(cases_t).where(cases_t.c.case_no == case_no)).mappings().first()
         row = dict(found) if found is not None else None
-        if row is None or not query_code or not query_code_matches(case_no, query_code, row["query_hash"]):
+        if row is None or (query_code is not None and (
+                not query_code or not query_code_matches(case_no, query_code, row["query_hash"]))):
             raise NotFound(PUBLIC_NOT_FOUND)
         item = rt.item(row["item_code"], row["item_version"])
         if not item.is_final(row["state"]):

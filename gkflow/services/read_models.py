@@ -45,9 +45,16 @@ class ApplicantView(_Model):
 
 
 class FieldView(_Model):
+    """A form field and what it accepts (the submission's or a step's)."""
+
     name: str
     label: str
     required: bool
+    type: Literal["text", "multiline", "choice", "date", "number", "phone", "email", "id_number", "file",
+                  "materials"] = Field(description="materials: some of the item's declared materials")
+    max_length: int | None = Field(description="the most characters a value may have")
+    options: list[str] = Field(description="a choice's options")
+    internal: bool = Field(description="staff only: the applicant never sees the value")
 
 
 class ActionView(_Model):
@@ -71,7 +78,8 @@ class TimelineEntry(_Model):
     actor: str
     role: str
     at: str | None
-    comment: str | None
+    comment: str | None = Field(description="internal note (内部意见); null in the applicant's view")
+    public_note: str | None = Field(default=None, description="the note to the applicant (对申请人说明)")
     fields: dict[str, str]
     # A back-dated step (补录): entered later than it happened, with the reason (staff only).
     backdated: bool = False
@@ -182,6 +190,7 @@ class TransitionView(_Model):
     to: str
     roles: list[str]
     fields: list[str]
+    field_specs: list[FieldView] = Field(description="the fields with their types")
     clock: Literal["stop", "resume", "restart", "extend"] | None
     extend_days: int | None
     notices: list[str]
@@ -193,6 +202,9 @@ class ItemDetail(ItemSummary):
 
     effective_from: str
     area: str
+    description: str
+    online: bool = Field(description="may be applied for online (POST /api/cases)")
+    submit_fields: list[FieldView] = Field(description="what a submission's `fields` holds")
     department: str
     basis: list[str]
     fee: str

@@ -84,7 +84,7 @@ def _recompute_one(rt: Runtime, case_no: str, calendar: Calendar, now: datetime)
         if moved:
             case_after = {**row, **columns}
             context = notice_context(rt.settings, item, case_after, action_label="期限调整",
-                                     state=row["state"], at=now, comment=None, fields=fields)
+                                     state=row["state"], at=now, public_note=None, fields=fields)
             insert_outbox(conn, outbox_rows(item, case_after, case_id=row["id"], seq=seq,
                                             notices=("due_date_changed",), triggers=(), context=context,
                                             now=now))

@@ -178,7 +178,7 @@ def _raise(rt: Runtime, need: _Needed, now: datetime, staff: StaffNotices) -> Ra
                   "due_on": need.due_on.isoformat()}
         seq = append_event(conn, rt, row, topic, SYSTEM, at=now, comment=comment, fields=fields)
         context = notice_context(rt.settings, item, row, action_label=LEVEL_LABELS[need.level],
-                                 state=row["state"], at=now, comment=comment, fields=fields)
+                                 state=row["state"], at=now, public_note=comment, fields=fields)
         context.update(level=need.level, scope=need.scope, limit=need.limit, due_on=need.due_on.isoformat(),
                        days_left=_days_left(rt, item, need, rt.local_date(now)))
         conn.execute(outbox_t.insert().values(

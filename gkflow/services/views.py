@@ -13,8 +13,9 @@ from gkflow.domain.calendar import DueDate
 from gkflow.domain.cases import Actor
 from gkflow.domain.deadlines import days_left, warning_level
 from gkflow.domain.errors import CorruptRecord, NotFound
+from gkflow.domain.fields import length_limit
 from gkflow.domain.identifiers import query_code_matches
-from gkflow.domain.items import ItemVersion
+from gkflow.domain.items import FieldSpec, ItemVersion
 from gkflow.domain.masking import mask_id_number, mask_name, mask_phone
 from gkflow.runtime import Runtime
 from gkflow.services.accounts import Account
@@ -36,6 +37,9 @@ from gkflow.services.read_models import (
     TimelineEntry,
     TransitionView,
 )
+
+# Who acts for the applicant: the applicant, or a partner platform submitting for them.
+APPLICANT_SIDE_ROLES = frozenset({"applicant", "partner"})
 
 # One "not found" for a wrong number and a wrong code alike, so case numbers cannot be probed.
 PUBLIC_NOT_FOUND = (
@@ -148,10 +152,15 @@ def _summary(rt: Runtime, item: ItemVersion, row: Mapping[str, Any]) -> dict[str
     }
 
 
+def field_view(spec: FieldSpec) -> FieldView:
+    """A declared field as the API describes it."""
+    return FieldView(name=spec.name, label=spec.label, required=spec.required, type=spec.type.value,
+                     max_length=length_limit(spec), options=list(spec.options), internal=spec.internal)
+
+
 def _allowed_actions(item: ItemVersion, state: str) -> list[ActionView]:
     return [
-        ActionView(name=t.name, label=t.label, roles=list(t.roles),
-                   fields=[FieldView(name=f.name, label=f.label, required=f.required) for f in t.fields])
+        ActionView(name=t.name, label=t.label, roles=list(t.roles), fields=[field_view(f) for f in t.fields])
         for t in item.transitions_from(state)
     ]
 
@@ -186,6 +195,7 @@ def timeline_entry(rt: Runtime, item: ItemVersion, ev: Mapping[str, Any]) -> Tim
         role=ev["role"],
         at=local_iso(rt, ev["at"]),
         comment=ev["comment"],
+        public_note=ev.get("public_note"),
         fields=json.loads(ev["fields"] or "{}"),
         backdated=ev.get("backdate_reason") is not None,
         recorded_at=local_iso(rt, ev.get("recorded_at")),
@@ -199,6 +209,8 @@ _SYSTEM_ACTION_LABELS = {
     "warning_yellow": "黄牌预警",
     "warning_red": "红牌预警",
     "rated": "评价",
+    "materials_added": "提交材料（在线）",
+    "query_code_reset": "重新设置查询码",
 }
 
 
@@ -221,13 +233,15 @@ def submitted_case(rt: Runtime, case_no: str, query_code: str) -> SubmittedCase:
     return SubmittedCase(**case.model_dump(), query_code=query_code)
 
 
-def public_case(rt: Runtime, case_no: str, query_code: str) -> PublicCase:
-    """The applicant's view: needs the query code; masked; no staff names."""
+def public_case(rt: Runtime, case_no: str, query_code: str | None) -> PublicCase:
+    """The applicant's view: needs the query code (None: the caller checked a look-up pass); masked;
+    no staff names, no internal comments or fields."""
     try:
         row = load_case_row(rt, case_no)
     except NotFound:
         raise NotFound(PUBLIC_NOT_FOUND) from None
-    if not query_code or not query_code_matches(case_no, query_code, row["query_hash"]):
+    if query_code is not None and (
+            not query_code or not query_code_matches(case_no, query_code, row["query_hash"])):
         raise NotFound(PUBLIC_NOT_FOUND)
     try:
         item = case_item(rt, row)
@@ -238,9 +252,11 @@ def public_case(rt: Runtime, case_no: str, query_code: str) -> PublicCase:
             from None
     timeline = [
         entry.model_copy(update={
-            "actor": "申请人" if entry.role == "applicant" else "工作人员",
+            "actor": "申请人" if entry.role in APPLICANT_SIDE_ROLES else "工作人员",
             "fields": _public_fields(item, entry),
             "backdate_reason": None,
+            # Comments are internal, including every one written before notes were split.
+            "comment": None,
         })
         for entry in (timeline_entry(rt, item, ev) for ev in load_events(rt, row["id"]))
     ]
@@ -258,7 +274,7 @@ def _public_fields(item: ItemVersion, entry: TimelineEntry) -> dict[str, str]:
     fields = entry.fields
     transition = item.transitions.get(entry.action)
     if transition is not None:
-        declared = {f.name for f in transition.fields}
+        declared = {f.name for f in transition.fields if not f.internal}
         return {k: v for k, v in fields.items() if k in declared}
     if entry.action in _PUBLIC_SYSTEM_FIELDS:
         allowed = _PUBLIC_SYSTEM_FIELDS[entry.action]
@@ -278,7 +294,8 @@ def item_detail(item: ItemVersion) -> ItemDetail:
     """One item version: limits, materials, states and transitions (DESIGN.md section 6)."""
     return ItemDetail(
         code=item.code, name=item.name, version=item.version,
-        effective_from=item.effective_from.isoformat(), area=item.area,
+        effective_from=item.effective_from.isoformat(), area=item.area, description=item.description,
+        online=item.online, submit_fields=[field_view(f) for f in item.submit_fields],
         department=item.department, basis=list(item.basis), fee=item.fee,
         channels=list(item.channels), notice_channels=list(item.notice_channels),
         statutory_limit=LimitView(days=item.statutory_limit.days, unit=item.statutory_limit.unit.value),
@@ -290,6 +307,7 @@ def item_detail(item: ItemVersion) -> ItemDetail:
         transitions=[
             TransitionView(name=t.name, label=t.label, from_states=list(t.sources), to=t.target,
                            roles=list(t.roles), fields=[f.name for f in t.fields],
+                           field_specs=[field_view(f) for f in t.fields],
                            clock=t.clock.value if t.clock else None, extend_days=t.extend_days,
                            notices=list(t.notices), triggers=list(t.triggers))
             for t in item.transitions.values()

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from gkflow.domain.access import require_may_see_case, require_staff_with_department
 from gkflow.domain.errors import NotFound
 from gkflow.services.cases import Applicant, fire
+from gkflow.services.guide import item_for_guide, items_in_force
 from gkflow.services.lookup_limits import check_lookup_allowed, guarded_public_case, record_lookup_failure
 from gkflow.services.online import submit_online
 from gkflow.services.ratings import rate_case
@@ -23,7 +24,7 @@ from gkflow.services.read_models import (
 )
 from gkflow.services.views import case_actor, item_detail, item_summary, show_case
 from gkflow.services.worklist import worklist
-from gkflow.web.deps import ApiAccount, ClientKey, RuntimeDep
+from gkflow.web.deps import ApiAccount, ClientKey, OptionalApiAccount, QueryCode, RuntimeDep
 
 router = APIRouter(prefix="/api")
 
@@ -33,10 +34,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         "content": {"application/json": {"example": {"error": {"code": name, "message": "…"}}}},
     }
     for code, text, name in (
-        (401, "no or unknown bearer token", "forbidden"),
+        (401, "no or unknown bearer token; phone_unverified: no live phone verification", "forbidden"),
         (403, "role or department may not act", "forbidden"),
         (404, "no such case (or wrong query code)", "not_found"),
         (409, "wrong state or stale version", "conflict"),
+        (413, "a body or file over its limit", "too_large"),
         (422, "a bad field, named in the message", "invalid_input"),
         (429, "too many failed look-ups", "rate_limited"),
     )
@@ -50,8 +52,9 @@ class CaseSubmission(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     phone: str | None = Field(default=None, max_length=32)
     id_number: str | None = Field(default=None, max_length=32)
-    email: str | None = Field(default=None, max_length=200)
-    fields: dict[str, str] | None = None
+    email: str | None = Field(default=None, max_length=254)
+    fields: dict[str, str] | None = Field(default=None, max_length=50,
+                                          description="the item's submit_fields (GET /api/items/{code})")
 
 
 class ActionRequest(BaseModel):
@@ -59,7 +62,9 @@ class ActionRequest(BaseModel):
 
     expected_version: int | None = Field(default=None, ge=1)
     fields: dict[str, str] | None = None
-    comment: str | None = Field(default=None, max_length=2000)
+    comment: str | None = Field(default=None, max_length=2000, description="internal note (内部意见)")
+    public_note: str | None = Field(default=None, max_length=2000,
+                                    description="note to the applicant (对申请人说明): status and notices")
 
 
 class RatingRequest(BaseModel):
@@ -80,28 +85,34 @@ class RatingAnswer(BaseModel):
 
 @router.get("/items")
 def list_items(rt: RuntimeDep) -> list[ItemSummary]:
-    catalogue = rt.catalogue
-    return [item_summary(catalogue.latest(code)) for code in catalogue.codes()]
+    """Every item, in the version in force today."""
+    return [item_summary(item) for item in items_in_force(rt)]
 
 
 @router.get("/items/{code}", responses=ERROR_RESPONSES)
-def get_item(rt: RuntimeDep, code: str) -> ItemDetail:
-    return item_detail(rt.catalogue.latest(code))
+def get_item(rt: RuntimeDep, code: str, version: int | None = Query(default=None, ge=1)) -> ItemDetail:
+    """One item (the version in force today, or ``version``) with its typed submission fields."""
+    return item_detail(item_for_guide(rt, code, version))
 
 
 @router.post("/cases", status_code=201, responses=ERROR_RESPONSES)
-def submit(rt: RuntimeDep, body: CaseSubmission) -> PublicSubmission:
-    """Online submission: the case object with its query code (shown this once)."""
+def submit(
+    rt: RuntimeDep, client: ClientKey, account: OptionalApiAccount, body: CaseSubmission,
+    verification: str | None = Header(default=None, alias="X-Phone-Verification", max_length=200,
+                                      description="the token of POST /api/phone-verifications/confirm"),
+) -> PublicSubmission:
+    """Online submission: the case object with its query code (shown this once). Anonymous callers
+    send ``X-Phone-Verification`` (else 401 ``phone_unverified``); staff and partners a bearer token."""
     return submit_online(
-        rt, body.item, Applicant(body.name, body.phone, body.id_number, body.email), fields=body.fields
+        rt, body.item, Applicant(body.name, body.phone, body.id_number, body.email), fields=body.fields,
+        client=client, verification_token=verification, account=account,
     )
 
 
 @router.get("/cases/{case_no}", responses=ERROR_RESPONSES)
-async def lookup(
-    rt: RuntimeDep, client: ClientKey, case_no: str, code: str = Query(default="", max_length=64)
-) -> PublicCase:
-    """Public, masked status and timeline; a wrong number or code answers the same 404."""
+async def lookup(rt: RuntimeDep, client: ClientKey, case_no: str, code: QueryCode) -> PublicCase:
+    """Public, masked status and timeline with the query code in ``X-Query-Code`` (``?code=`` is still
+    read for old links, and never logged); a wrong number or code answers the same 404."""
     # Deliberately async: a look-up is two indexed reads (< 1 ms); running it on the event loop avoids
     # the thread-pool hand-off whose GIL switching tripled the p99 under load (bench/bench_web.py).
     return guarded_public_case(rt, client=client, case_no=case_no, code=code)
@@ -161,5 +172,6 @@ def act(
         fields=body.fields,
         expected_version=body.expected_version,
         comment=body.comment,
+        public_note=body.public_note,
     )
     return show_case(rt, case_no)

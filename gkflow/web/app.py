@@ -21,17 +21,23 @@ from gkflow.services.health import database_answers
 from gkflow.web import (
     admin_pages,
     api,
+    api_door,
+    apply_pages,
     directory_pages,
     intake,
     openness_staff,
     public_pages,
     receipts,
+    recover_pages,
     scorecard_pages,
     site,
+    staff_files,
     staff_pages,
 )
 from gkflow.web.deps import LoginRequired, RuntimeDep, page_session
 from gkflow.web.errors import http_status
+from gkflow.web.limits import BodyLimit
+from gkflow.web.log_filters import install_log_filters
 from gkflow.web.templating import make_environment, render
 
 _HTTP_CODES = {401: "forbidden", 403: "forbidden", 404: "not_found", 409: "conflict"}
@@ -115,10 +121,14 @@ def create_app(rt: Runtime) -> FastAPI:
     app.add_exception_handler(LoginRequired, _login_required)
 
     app.add_api_route("/healthz", healthz, methods=["GET"], response_model=Health)
-    for router in (api.router, intake.router, receipts.router, public_pages.router, staff_pages.router,
+    app.add_middleware(BodyLimit)
+    install_log_filters()
+    # recover_pages before public_pages: /status/recover is not a case number; the site's /gk/
+    # catch-all comes last.
+    for router in (api.router, api_door.router, intake.router, receipts.router, recover_pages.router,
+                   public_pages.router, apply_pages.router, staff_pages.router, staff_files.router,
                    admin_pages.router, admin_pages.api_router, directory_pages.router, openness_staff.router,
-                   scorecard_pages.router,
-                   scorecard_pages.api_router, site.router):  # the site's /gk/ catch-all comes last
+                   scorecard_pages.router, scorecard_pages.api_router, site.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     return app

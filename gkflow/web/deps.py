@@ -133,5 +133,19 @@ def api_admin(request: Request) -> Account:
     return account
 
 
+def optional_api_account(request: Request) -> Account | None:
+    """The bearer token's account when the request carries one (401 if it is unknown), else None."""
+    if not request.headers.get("authorization"):
+        return None
+    return api_account(request)
+
+
+def query_code_header(request: Request) -> str:
+    """The applicant's query code from ``X-Query-Code`` (or the old ``?code=``, never logged)."""
+    return (request.headers.get("x-query-code") or request.query_params.get("code") or "").strip()[:64]
+
+
 ApiAccount = Annotated[Account, Depends(api_account)]
+OptionalApiAccount = Annotated[Account | None, Depends(optional_api_account)]
+QueryCode = Annotated[str, Depends(query_code_header)]
 ApiAdmin = Annotated[Account, Depends(api_admin)]

@@ -12,6 +12,7 @@ from gkflow.domain.errors import (
     InvalidInput,
     NotFound,
     RateLimited,
+    TooLarge,
     TransitionNotAllowed,
     Unauthenticated,
 )
@@ -23,6 +24,7 @@ _STATUS: tuple[tuple[type[GkflowError], int], ...] = (
     (TransitionNotAllowed, 409),
     (Conflict, 409),
     (Forbidden, 403),
+    (TooLarge, 413),
     (InvalidInput, 422),
     (CalendarUnknownYear, 422),
     (RateLimited, 429),

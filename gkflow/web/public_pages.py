@@ -7,20 +7,27 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from gkflow.domain.errors import GkflowError, NotFound
 from gkflow.domain.items import ClockEffect, ItemVersion
 from gkflow.runtime import Runtime
-from gkflow.services.lookup_limits import check_lookup_allowed, guarded_public_case, record_lookup_failure
+from gkflow.services.corrections import requested_materials, submit_correction_online
+from gkflow.services.lookup_limits import guarded_public_case
+from gkflow.services.lookup_pass import PASS_LIFETIME, case_with_pass, look_up
+from gkflow.services.materials import ACCEPTED_TYPES, Upload, received_materials_of
 from gkflow.services.ratings import LEVELS, rate_case, rating_of
 from gkflow.services.read_models import PublicCase, TimelineEntry
 from gkflow.web.deps import ClientKey, FormData, RuntimeDep, check_csrf
 from gkflow.web.errors import http_status
 from gkflow.web.templating import render
+from gkflow.web.uploads import read_form_files
 
 router = APIRouter(include_in_schema=False)
 
 UNIT_WORDS = {"working": "个工作日", "calendar": "个自然日"}
+# What a file input offers; the server checks the content anyway.
+ACCEPT_ATTRIBUTE = ",".join([*ACCEPTED_TYPES, ".pdf", ".ofd", ".jpg", ".jpeg", ".png"])
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -30,18 +37,40 @@ def landing(request: Request, rt: RuntimeDep) -> Response:
     return render(request, "landing.html", {"items": items})
 
 
+LOOKUP_COOKIE = "gkflow_case"
+
+
+def pass_cookie_path(case_no: str) -> str:
+    return f"/status/{quote(case_no, safe='')}"
+
+
+def with_pass(request: Request, response: Response, case_no: str, value: str) -> Response:
+    """Set the look-up pass of ``case_no`` (HttpOnly, SameSite=Lax, only sent to its status pages)."""
+    rt: Runtime = request.app.state.rt
+    secure = request.url.scheme == "https" or rt.settings.public_base_url.startswith("https")
+    response.set_cookie(LOOKUP_COOKIE, value, max_age=int(PASS_LIFETIME.total_seconds()), httponly=True,
+                        samesite="lax", path=pass_cookie_path(case_no), secure=secure)
+    return response
+
+
 @router.get("/status", response_class=HTMLResponse)
-def status_form(
-    request: Request,
-    case_no: str = Query(default="", max_length=64),
-    code: str = Query(default="", max_length=64),
-) -> Response:
-    case_no = case_no.strip().upper()
-    if case_no:
-        return RedirectResponse(
-            f"/status/{quote(case_no, safe='')}?code={quote(code.strip(), safe='')}", status_code=303
-        )
-    return render(request, "status_form.html", {"error": None, "case_no": "", "status_code": 200})
+def status_form(request: Request, case_no: str = Query(default="", max_length=64)) -> Response:
+    return render(request, "status_form.html", {"error": None, "case_no": case_no.strip().upper()})
+
+
+@router.post("/status", response_class=HTMLResponse)
+def status_lookup(request: Request, rt: RuntimeDep, client: ClientKey, form: FormData) -> Response:
+    """The look-up by POST: the code travels in the body only, then a pass cookie opens the page."""
+    check_csrf(request, form, None)
+    case_no = form.get("case_no", "").strip().upper()[:64]
+    try:
+        view, value = look_up(rt, client=client, case_no=case_no, code=form.get("code", "")[:64])
+    except GkflowError as exc:
+        if http_status(exc) in (404, 422, 429):
+            return _not_found(request, case_no, exc)
+        raise
+    response = RedirectResponse(pass_cookie_path(view.case_no), status_code=303)
+    return with_pass(request, response, view.case_no, value)
 
 
 def explain_timeline(item: ItemVersion, timeline: list[TimelineEntry]) -> list[dict[str, Any]]:
@@ -95,7 +124,7 @@ def next_steps(item: ItemVersion, view: PublicCase) -> list[str]:
     return advice
 
 
-def _status_context(rt: Runtime, view: PublicCase, code: str) -> dict[str, Any]:
+def _status_context(rt: Runtime, view: PublicCase) -> dict[str, Any]:
     item = rt.item(view.item, view.item_version)
     state = item.states[view.state]
     rating = rating_of(rt, view.case_no) if view.final else None
@@ -103,14 +132,19 @@ def _status_context(rt: Runtime, view: PublicCase, code: str) -> dict[str, Any]:
         "view": view,
         "item": item,
         "state": state,
-        "code": code,
         "timeline": explain_timeline(item, view.timeline),
         "next_steps": next_steps(item, view),
         "rating": rating,
         "levels": LEVELS,
         "rating_error": None,
+        "correction_error": None,
         "statutory_words": f"{view.statutory_limit.days}{UNIT_WORDS[view.statutory_limit.unit]}",
         "promised_words": f"{view.promised_limit.days}{UNIT_WORDS[view.promised_limit.unit]}",
+        "received": received_materials_of(rt, view.case_no),
+        "requested": requested_materials(item, view),
+        "rated_now": False,
+        "corrected_now": False,
+        "accept_types": ACCEPT_ATTRIBUTE,
     }
 
 
@@ -118,7 +152,7 @@ def _not_found(request: Request, case_no: str, exc: GkflowError) -> Response:
     return render(
         request,
         "status_form.html",
-        {"error": exc.message, "case_no": case_no, "status_code": http_status(exc)},
+        {"error": exc.message, "case_no": case_no},
         status_code=http_status(exc),
     )
 
@@ -129,44 +163,74 @@ async def status_page(
     code: str = Query(default="", max_length=64),
 ) -> Response:
     # async for the same reason as the status API (gkflow.web.api.lookup): short reads, no hand-off.
+    case_no = case_no.strip().upper()
+    if code:  # an old link with ?code=: check it once, then move the code out of the address bar
+        try:
+            view, value = look_up(rt, client=client, case_no=case_no, code=code)
+        except GkflowError as exc:
+            if http_status(exc) in (404, 429):
+                return _not_found(request, case_no, exc)
+            raise
+        return with_pass(request, RedirectResponse(pass_cookie_path(view.case_no), status_code=303),
+                         view.case_no, value)
+    header_code = request.headers.get("x-query-code", "")[:64]
     try:
-        view = guarded_public_case(rt, client=client, case_no=case_no, code=code)
+        if header_code:  # a client that sends the code in a header, as the API takes it
+            view = guarded_public_case(rt, client=client, case_no=case_no, code=header_code)
+        else:
+            view = case_with_pass(rt, case_no, request.cookies.get(LOOKUP_COOKIE))
     except GkflowError as exc:
-        if http_status(exc) in (404, 429):
+        if http_status(exc) == 429 or header_code:
             return _not_found(request, case_no, exc)
-        raise
-    context = _status_context(rt, view, code)
+        return render(request, "status_form.html", {"error": None, "case_no": case_no})
+    context = _status_context(rt, view)
     context["rated_now"] = request.query_params.get("rated") == "1"
+    context["corrected_now"] = request.query_params.get("corrected") == "1"
     return render(request, "status.html", context)
 
 
 @router.post("/status/{case_no}/rating", response_class=HTMLResponse)
-def rating_form(
-    request: Request, rt: RuntimeDep, client: ClientKey, case_no: str, form: FormData
-) -> Response:
+def rating_form(request: Request, rt: RuntimeDep, case_no: str, form: FormData) -> Response:
     check_csrf(request, form, None)
-    code = form.get("code", "").strip()
+    case_no = case_no.strip().upper()
     try:
-        check_lookup_allowed(rt, client)
-        try:
-            level = int(form.get("level", ""))
-        except ValueError:
-            level = 0
-        try:
-            rate_case(rt, case_no, code, level, form.get("comment"))
-        except NotFound:
-            record_lookup_failure(rt, client)
-            raise
+        view = case_with_pass(rt, case_no, request.cookies.get(LOOKUP_COOKIE))
+    except NotFound as exc:
+        return _not_found(request, case_no, exc)
+    try:
+        level = int(form.get("level", ""))
+    except ValueError:
+        level = 0
+    try:
+        rate_case(rt, case_no, None, level, form.get("comment"))
     except GkflowError as exc:
-        if http_status(exc) in (404, 429):
-            return _not_found(request, case_no, exc)
-        view = guarded_public_case(rt, client=client, case_no=case_no, code=code)
-        context = _status_context(rt, view, code)
-        context.update(rated_now=False, rating_error=_zh_rating_error(exc))
+        context = _status_context(rt, view)
+        context.update(rating_error=_zh_rating_error(exc))
         return render(request, "status.html", context, status_code=http_status(exc))
-    return RedirectResponse(
-        f"/status/{quote(case_no, safe='')}?code={quote(code, safe='')}&rated=1", status_code=303
-    )
+    return RedirectResponse(f"{pass_cookie_path(case_no)}?rated=1", status_code=303)
+
+
+@router.post("/status/{case_no}/correction", response_class=HTMLResponse)
+async def correction_form(request: Request, rt: RuntimeDep, case_no: str) -> Response:
+    """The applicant uploads the materials staff asked to correct (补正), without a trip."""
+    case_no = case_no.strip().upper()
+    texts, files = await read_form_files(request)
+    check_csrf(request, texts, None)
+    try:
+        view = await run_in_threadpool(case_with_pass, rt, case_no, request.cookies.get(LOOKUP_COOKIE))
+    except NotFound as exc:
+        return _not_found(request, case_no, exc)
+    item = rt.item(view.item, view.item_version)
+    wanted = requested_materials(item, view)
+    uploads = [Upload(wanted[int(key[9:])], name, data) for key, name, data in files
+               if key.startswith("material_") and key[9:].isdigit() and int(key[9:]) < len(wanted)]
+    try:
+        await run_in_threadpool(submit_correction_online, rt, view, uploads)
+    except GkflowError as exc:
+        context = _status_context(rt, view)
+        context.update(correction_error=exc.message)
+        return render(request, "status.html", context, status_code=http_status(exc))
+    return RedirectResponse(f"{pass_cookie_path(case_no)}?corrected=1", status_code=303)
 
 
 def _zh_rating_error(exc: GkflowError) -> str:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+
 import uvicorn
 
 from gkflow.runtime import runtime_from_env
+from gkflow.services.public_links import public_link_warnings
 from gkflow.web.app import create_app
+from gkflow.web.log_filters import install_log_filters
 
 
 def run_server(host: str, port: int, with_scheduler: bool) -> None:
@@ -13,6 +17,8 @@ def run_server(host: str, port: int, with_scheduler: bool) -> None:
 
     rt = runtime_from_env()
     refuse_demo_accounts_off_loopback(rt, host)
+    for line in public_link_warnings(rt.settings):
+        print(line, file=sys.stderr)
     app = create_app(rt)
     scheduler = None
     if with_scheduler:
@@ -24,7 +30,10 @@ def run_server(host: str, port: int, with_scheduler: bool) -> None:
         scheduler = EmbeddedScheduler(rt, warm_prefect=True)
         scheduler.start()
     try:
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        config = uvicorn.Config(app, host=host, port=port, log_level="info")
+        server = uvicorn.Server(config)  # the config sets up uvicorn's loggers: filter them after it
+        install_log_filters()
+        server.run()
     finally:
         if scheduler is not None:
             scheduler.shutdown()

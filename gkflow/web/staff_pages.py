@@ -27,6 +27,7 @@ from gkflow.runtime import Runtime
 from gkflow.services.accounts import Account, authenticate
 from gkflow.services.cases import Applicant, fire, submit_case
 from gkflow.services.lookup_limits import check_lookup_allowed, record_lookup_failure
+from gkflow.services.materials import MATERIALS_ACTION, staff_materials
 from gkflow.services.ratings import close_rectification, rectifications
 from gkflow.services.read_models import CaseView
 from gkflow.services.sessions import Session, close_session, open_session
@@ -41,6 +42,7 @@ from gkflow.web.deps import (
     check_csrf,
 )
 from gkflow.web.errors import http_status
+from gkflow.web.staff_files import form_fields
 from gkflow.web.templating import render, set_cookie
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
@@ -151,6 +153,8 @@ def _case_context(rt: Runtime, session: Session, case_no: str) -> dict[str, Any]
         for transition in item.transitions_from(view.state)
     ]
     labels = {t.name: {f.name: f.label for f in t.fields} for t in item.transitions.values()}
+    labels[MATERIALS_ACTION] = {f"file{i}": f"文件{i}" for i in range(1, 101)}
+    labels["submit"] = {f.name: f.label for f in item.submit_fields}
     return {
         "view": view,
         "item": item,
@@ -159,6 +163,7 @@ def _case_context(rt: Runtime, session: Session, case_no: str) -> dict[str, Any]
         "message_kind": "ok",
         "form_values": {},
         "field_labels": labels,
+        "files": staff_materials(rt, session.account, case_no),
     }
 
 
@@ -180,7 +185,7 @@ def case_action(
     account = session.account
     context = _case_context(rt, session, case_no)  # also checks the department may see it
     transition = context["item"].transitions.get(action)
-    fields = {k[2:]: v for k, v in form.items() if k.startswith("f_")}
+    fields = form_fields(form)
     try:
         expected = int(form.get("expected_version", ""))
     except ValueError:
@@ -195,13 +200,15 @@ def case_action(
             fields=fields,
             expected_version=expected,
             comment=form.get("comment") or None,
+            public_note=form.get("public_note") or None,
         )
     except GkflowError as exc:
         context = _case_context(rt, session, case_no)
         context.update(
             message=_plain_failure(exc, context["view"]),
             message_kind="alert",
-            form_values={"action": action, **fields},
+            form_values={"action": action, **fields, "comment": form.get("comment", ""),
+                         "public_note": form.get("public_note", "")},
         )
         return render(request, "case.html", context, status_code=http_status(exc), session=session)
     return RedirectResponse(
@@ -283,8 +290,8 @@ def register(request: Request, rt: RuntimeDep, session: StaffSession, form: Form
     view = show_case(rt, submitted.case_no)
     base = rt.settings.public_base_url.rstrip("/")
     status_url = f"{base}/status/{submitted.case_no}"
-    link = f"{status_url}?code={submitted.query_code}"
-    qr = Markup(segno.make(link, error="m").svg_inline(scale=4, title="办件查询二维码"))  # noqa: S704
+    # The QR carries only the status URL: the code is printed beside it, never put in a URL or a log.
+    qr = Markup(segno.make(status_url, error="m").svg_inline(scale=4, title="办件查询二维码"))  # noqa: S704
     received = [m.name for i, m in enumerate(chosen.materials) if form.get(f"material_{i}")]
     return render(
         request,

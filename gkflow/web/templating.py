@@ -40,6 +40,14 @@ def _local_dt(value: datetime | str | None, rt: Runtime, fmt: str = "%Y-%m-%d %H
     return value.astimezone(rt.settings.tz).strftime(fmt)
 
 
+def _file_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} 字节"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / 1024 / 1024:.1f} MB"
+
+
 def make_environment(rt: Runtime) -> Environment:
     """The pages' Jinja2 environment: autoescaped, StrictUndefined, Asia/Shanghai time filters."""
     env = Environment(
@@ -53,6 +61,7 @@ def make_environment(rt: Runtime) -> Environment:
     env.filters["day"] = lambda v: v.isoformat() if isinstance(v, date) else (v or "")
     env.filters["pct"] = lambda v: "—" if v is None else f"{v * 100:.1f}%"
     env.filters["urlq"] = lambda v: quote(str(v), safe="")
+    env.filters["filesize"] = _file_size
     return env
 
 

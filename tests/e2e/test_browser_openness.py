@@ -17,8 +17,8 @@ from gkflow.runtime import Runtime
 from tests.e2e import test_browser_web as web
 from tests.integration.test_scorecard import seed_december
 
-# The browser and the server of the other browser tests (fixtures are found by their names here).
-browser, server, _login = web.browser, web.server, web._login
+# The server of the other browser tests (fixtures are found by their names here).
+server, _login = web.server, web._login
 
 pytestmark = pytest.mark.browser
 PHONE, DESKTOP = {"width": 390, "height": 844}, {"width": 1366, "height": 900}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -16,36 +15,11 @@ from gkflow.domain.cases import Actor
 from gkflow.runtime import Runtime
 from gkflow.services.cases import Applicant, fire, submit_case
 from gkflow.web.app import create_app
-from tests.conftest import IN_CI
 from tests.helpers import GOV, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]  # Chromium and a uvicorn server
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORD = "gkflow-demo"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        if IN_CI:
-            pytest.fail(f"{CHROMIUM} is missing in CI (.ci/run installs Debian's chromium package)")
-        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium) — browser tests skipped")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

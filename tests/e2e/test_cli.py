@@ -91,7 +91,7 @@ def test_items_validate_reports_file_and_line_and_exits_non_zero(gk, tmp_path):
 
 def test_items_list_and_show_print_limits_states_and_transitions(gk):
     listed = js(gk("items", "list", "--json"))
-    assert {"code": "gov-info-request", "name": "政府信息公开申请（依申请公开）", "version": 2} in listed
+    assert {"code": "gov-info-request", "name": "政府信息公开申请（依申请公开）", "version": 3} in listed
     v1 = js(gk("items", "show", "gov-info-request", "--version", "1", "--json"))
     assert v1["statutory_limit"] == {"days": 15, "unit": "working"}
     extend = next(t for t in v1["transitions"] if t["name"] == "extend")

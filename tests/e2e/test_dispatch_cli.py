@@ -32,9 +32,12 @@ def test_dispatch_once_delivers_to_the_sandbox_and_list_and_inbox_show_it(sqlite
     zhang = Applicant("张三", "13912345678", email="z@example.cn")
     case_no = submit_case(sqlite_rt, "gov-info-request", zhang,
                           fields={"requested_information": "预算"}).case_no
-    other = submit_case(sqlite_rt, "legal-aid", Applicant("李四", "simulate-permanent-failure"),
+    other = submit_case(sqlite_rt, "legal-aid", Applicant("李四", "13700001234"),
                         fields={"matter": "劳动争议"},
                         received_at=datetime(2026, 3, 2, 2, tzinfo=UTC)).case_no
+    with sqlite_rt.engine.begin() as conn:  # the sandbox's failing test recipient (not a valid phone)
+        conn.exec_driver_sql("UPDATE outbox SET recipient = 'simulate-permanent-failure' WHERE case_no = ?",
+                             (other,))
     assert {r["status"] for r in gk("outbox", "list", "--json")} == {"created"}
 
     report = gk("outbox", "dispatch", "--once", "--json")

@@ -23,7 +23,7 @@ from tests.helpers import at, drop_append_only_trigger, submit
 CLERK = Actor("li.clerk", "window_clerk", "格尔木市人民政府办公室")
 HANDLER = Actor("zhao.handler", "handler", "格尔木市人民政府办公室")
 HEAD = Actor("wang.head", "department_head", "格尔木市人民政府办公室")
-APPLICANT = Applicant("张三", "13912345678", "630101199001011234", "zhang@example.cn")
+APPLICANT = Applicant("张三", "13912345678", "630101199001011239", "zhang@example.cn")
 
 
 def counts(rt) -> tuple[int, int, int]:

@@ -257,7 +257,10 @@ def test_hotline_reply_triggers_post_the_step_to_the_12345_platform_signed(rt, h
 
 def test_sandbox_all_delivers_every_channel_to_the_local_inbox_as_rendered_for_it(rt, tmp_path: Path):
     case_no = submit(rt, email="zhang@example.cn").case_no
-    submit(rt, phone="simulate-temporary-failure")
+    failing = submit(rt, phone="13700001234").case_no
+    with rt.engine.begin() as conn:  # the sandbox's test recipient (not a phone number a case accepts)
+        conn.execute(outbox.outbox_t.update().where(outbox.outbox_t.c.case_no == failing)
+                     .values(recipient="simulate-temporary-failure"))
     config = ChannelsConfig(inbox_dir=tmp_path / "inbox", quiet_start="00:00", quiet_end="00:00")
     report = drain(rt, worker="w", channels_config=config)
     assert report.delivered == 2 and report.retrying == 1 and report.by_route == {"sandbox": 3}

@@ -38,7 +38,7 @@ def granted_fireworks(
     case_no = submit_case(
         rt,
         "fireworks-retail-licence",
-        Applicant(name, "13912345678", "630102199001011234"),
+        Applicant(name, "13912345678", "630102199001011235"),
         fields={"shop_address": "格尔木市昆仑路8号", "sales_mode": "专店"},
     ).case_no
     clock.set(at(received) + timedelta(hours=1))
@@ -78,7 +78,7 @@ def test_a_licence_decision_opens_a_row_due_in_7_working_days_and_publishing_clo
     page = (site / "index.html").read_text(encoding="utf-8")
     feed = json.loads((site / "data.json").read_text(encoding="utf-8"))
     assert "格尔木市昆仑烟花销售店" in page and "(青)YH零售[2026]0101" in page
-    assert case_no not in page and "13912345678" not in page and "630102199001011234" not in page
+    assert case_no not in page and "13912345678" not in page and "630102199001011235" not in page
     assert feed["decisions"][0]["licence_no"] == "(青)YH零售[2026]0101"
     assert due_licence_decisions(rt) == 0
     assert consume_licence_decisions(rt) == []  # nothing left, nothing published twice

@@ -26,6 +26,9 @@ GOV_CLERK, GOV_HANDLER = Actor("li", "window_clerk", GOV), Actor("zhao", "handle
 SAFETY_CLERK, SAFETY_HEAD = Actor("ma", "window_clerk", SAFETY), Actor("wang", "department_head", SAFETY)
 
 
+DISCLOSED = "予以公开（提供信息或告知获取的方式、途径和时间）"  # a typed choice since 2026-12-01
+
+
 def at(text_: str) -> datetime:
     return datetime.fromisoformat(text_).replace(tzinfo=UTC) - timedelta(hours=8)  # Asia/Shanghai
 
@@ -54,9 +57,9 @@ def seed_december(rt: Runtime, clock: FixedClock) -> dict[str, str]:
     on_time, on_time_code = info_request(rt, clock, "2026-12-01T09:00")  # statutory due 12-29, promised 12-22
     late, late_code = info_request(rt, clock, "2026-11-02T09:00")  # statutory due 11-30, promised 11-23
     unanswered, _ = info_request(rt, clock, "2026-12-01T09:30")  # due 12-29, open at the month's end
-    step(rt, clock, "2026-12-10T10:00", on_time, "decide", GOV_HANDLER, outcome="予以公开")
+    step(rt, clock, "2026-12-10T10:00", on_time, "decide", GOV_HANDLER, outcome=DISCLOSED)
     step(rt, clock, "2026-12-11T10:00", on_time, "deliver", GOV_CLERK)
-    step(rt, clock, "2026-12-15T10:00", late, "decide", GOV_HANDLER, outcome="予以公开")
+    step(rt, clock, "2026-12-15T10:00", late, "decide", GOV_HANDLER, outcome=DISCLOSED)
     step(rt, clock, "2026-12-16T10:00", late, "deliver", GOV_CLERK)
     clock.set(at("2026-12-12T10:00"))
     rate_case(rt, on_time, on_time_code, 5)

@@ -20,6 +20,7 @@ from notifications.notices import (
     CHANNELS,
     DEPARTMENT_NOTICES,
     NOTICES,
+    SECURITY_NOTICES,
     STAFF_NOTICES,
     required_keys,
 )
@@ -125,12 +126,13 @@ def test_a_value_only_a_template_knows_about_is_refused_by_strict_undefined(tmp_
 
 def test_printing_none_is_refused_rather_than_sending_the_word_none(tmp_path: Path):
     (tmp_path / "sms").mkdir()
-    (tmp_path / "sms" / "accepted.j2").write_text("{# max_parts: 3 #}说明：{{ comment }}", encoding="utf-8")
+    template = "{# max_parts: 3 #}说明：{{ public_note }}"
+    (tmp_path / "sms" / "accepted.j2").write_text(template, encoding="utf-8")
 
     with pytest.raises(MissingTemplateValue) as caught:
-        Renderer(tmp_path).render("accepted", "sms", case_context("accepted", comment=None))
+        Renderer(tmp_path).render("accepted", "sms", case_context("accepted", public_note=None))
 
-    assert "comment" in caught.value.name
+    assert "public_note" in caught.value.name
 
 
 @pytest.mark.parametrize(
@@ -143,7 +145,7 @@ def test_unknown_notice_or_channel_is_an_unknown_template(notice: str, channel: 
 
 
 def test_html_is_escaped_and_plain_text_is_not():
-    context = case_context("certificate_ready", comment='<script>alert("x")</script> & 窗口')
+    context = case_context("certificate_ready", public_note='<script>alert("x")</script> & 窗口')
 
     message = render("certificate_ready", "email", context)
 
@@ -155,7 +157,7 @@ def test_html_is_escaped_and_plain_text_is_not():
 @pytest.mark.parametrize("channel", ["wechat", "webhook"])
 def test_json_channels_carry_quotes_backslashes_and_newlines_exactly(channel: str):
     tricky = '他说"补正"\\后\n再交 <b>&</b>'
-    context = case_context("certificate_ready", comment=tricky, item_name=tricky)
+    context = case_context("certificate_ready", public_note=tricky, item_name=tricky)
 
     message = render("certificate_ready", channel, context)
 
@@ -174,10 +176,10 @@ def test_e_mail_subject_stays_on_one_line_whatever_the_item_name_holds():
 
 def test_an_sms_longer_than_its_cap_is_refused_at_render_time(tmp_path: Path):
     (tmp_path / "sms").mkdir()
-    (tmp_path / "sms" / "accepted.j2").write_text("{# max_parts: 1 #}{{ comment }}", encoding="utf-8")
+    (tmp_path / "sms" / "accepted.j2").write_text("{# max_parts: 1 #}{{ public_note }}", encoding="utf-8")
 
     with pytest.raises(SmsTooLong) as caught:
-        Renderer(tmp_path).render("accepted", "sms", case_context(comment="长" * 80))
+        Renderer(tmp_path).render("accepted", "sms", case_context(public_note="长" * 80))
 
     assert (caught.value.parts, caught.value.max_parts) == (2, 1)
 
@@ -225,8 +227,8 @@ def test_sms_templates_never_reference_a_query_code():
 def test_every_notice_has_an_sms_template_with_a_declared_cap():
     renderer = default_renderer()
 
-    assert renderer.notices("sms") == sorted(NOTICES)
-    assert all(renderer.sms_max_parts(n) for n in NOTICES)
+    assert renderer.notices("sms") == sorted(NOTICES + SECURITY_NOTICES)
+    assert all(renderer.sms_max_parts(n) for n in NOTICES + SECURITY_NOTICES)
 
 
 def test_shipped_sms_templates_fit_their_caps_with_long_values():
@@ -237,7 +239,7 @@ def test_the_sms_check_flags_an_overlong_template_a_missing_cap_and_a_query_code
     sms = tmp_path / "sms"
     sms.mkdir()
     (sms / "accepted.j2").write_text(
-        "{# max_parts: 2 #}{{ applicant_name }}您好，{{ comment }}{{ comment }}", encoding="utf-8"
+        "{# max_parts: 2 #}{{ applicant_name }}您好，{{ public_note }}{{ public_note }}", encoding="utf-8"
     )
     (sms / "delivered.j2").write_text("{{ case_no }}已办结", encoding="utf-8")
     (sms / "decided.j2").write_text("{# max_parts: 2 #}{{ case_no }}查询码{{ query_code }}", encoding="utf-8")

@@ -53,7 +53,7 @@ def context_for(rt: Runtime, item: ItemVersion, label: str, state: str, fields: 
            "statutory_due": date(2026, 3, 30), "promised_due_provisional": False,
            "statutory_due_provisional": False, **case}
     return notice_context(rt.settings, item, row, action_label=label, state=state,
-                          at=datetime(2026, 3, 2, 1, 30, tzinfo=UTC), comment="请携带原件", fields=fields)
+                          at=datetime(2026, 3, 2, 1, 30, tzinfo=UTC), public_note="请携带原件", fields=fields)
 
 
 def test_the_catalogue_loads_and_its_notices_are_all_covered():

@@ -44,16 +44,22 @@ def bearer(app_rt: Runtime) -> Callable[[str], dict[str, str]]:
     return make
 
 
-def submit_gov(client: TestClient, **overrides: Any) -> dict[str, Any]:
+def partner_headers(client: TestClient) -> dict[str, str]:
+    """A bearer token of the demo partner (an integration submits without the SMS code)."""
+    rt = client.app.state.rt  # type: ignore[attr-defined]
+    return {"Authorization": f"Bearer {issue_token(rt, 'partner')}"}
+
+
+def submit_gov(client: TestClient, headers: dict[str, str] | None = None, **overrides: Any) -> dict[str, Any]:
     body = {
         "item": GOV,
         "name": "张三丰",
         "phone": "13912345678",
-        "id_number": "630101199001011234",
+        "id_number": "630101199001011239",
         "fields": {"requested_information": "2025年部门预算"},
     }
     body.update(overrides)
-    response = client.post("/api/cases", json=body)
+    response = client.post("/api/cases", json=body, headers=headers or partner_headers(client))
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -73,3 +79,12 @@ def login(client: TestClient, username: str, password: str = DEMO_PASSWORD) -> s
     )
     assert response.status_code == 303, response.text
     return csrf_of(client.get("/staff").text)
+
+
+@pytest.fixture
+def bearer_for(rt: Runtime) -> Callable[[str], dict[str, str]]:
+    """Bearer headers on the parametrized runtime (SQLite and PostgreSQL)."""
+    def make(username: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {issue_token(rt, username)}"}
+
+    return make

@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 
 from gkflow.services.accounts import save_user
 from gkflow.services.sessions import revoke_tokens
-from tests.web.conftest import GOV_DEPT, complete_gov, submit_gov
+from tests.web.conftest import GOV_DEPT, complete_gov, partner_headers, submit_gov
 
 
 def _act(client: TestClient, case_no: str, action: str, headers: dict[str, str], **body: object):
@@ -83,7 +83,7 @@ def test_a_missing_required_field_is_422_naming_the_field(client, bearer):
     response = _act(client, case["case_no"], "decide", headers, fields={})
     assert response.status_code == 422
     error = response.json()["error"]
-    assert error["code"] == "invalid_input" and "outcome" in error["message"]
+    assert error["code"] == "invalid_input" and "答复类型" in error["message"]
     assert error["details"]["fields"] == ["outcome"]
 
 
@@ -118,7 +118,8 @@ def test_the_worklist_api_lists_only_the_department_s_open_cases(client, bearer)
 def test_a_work_order_dispatched_to_another_department_reaches_its_worklist_and_may_be_handled(
         client, bearer):
     created = client.post("/api/cases", json={"item": "hotline-complaint", "name": "赵六",
-                                              "phone": "13600003333", "fields": {"content": "烟花摊点占道"}})
+                                              "phone": "13600003333", "fields": {"content": "烟花摊点占道"}},
+                          headers=partner_headers(client))
     assert created.status_code == 201, created.text
     case_no = created.json()["case_no"]
     assert client.get(f"/api/staff/cases/{case_no}", headers=bearer("safety")).status_code == 403

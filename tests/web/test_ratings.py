@@ -14,7 +14,7 @@ from gkflow.services.ratings import close_rectification, rating_summary, rectifi
 from gkflow.services.sessions import issue_token
 from gkflow.settings import Settings
 from gkflow.web.app import create_app
-from tests.web.conftest import GOV_DEPT, complete_gov, submit_gov
+from tests.web.conftest import GOV_DEPT, complete_gov, partner_headers, submit_gov
 
 
 @pytest.fixture
@@ -131,7 +131,8 @@ def test_a_bad_rating_of_a_dispatched_work_order_goes_to_the_department_that_han
     from gkflow.services.cases import fire
 
     created = api.post("/api/cases", json={"item": "hotline-complaint", "name": "赵六",
-                                           "phone": "13600003333", "fields": {"content": "路灯不亮"}})
+                                           "phone": "13600003333", "fields": {"content": "路灯不亮"}},
+                       headers=partner_headers(api))
     case = created.json()
     hotline = Actor("d", "dispatcher", "格尔木市政务服务监督管理局（12345政务服务便民热线）")
     handler = Actor("h", "handler", "格尔木市住房和城乡建设局")
