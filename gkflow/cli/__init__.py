@@ -7,8 +7,10 @@ and quick commands start fast.
 
 from __future__ import annotations
 
+import json
 import sys
 
+import click
 import typer
 
 from gkflow.cli import audit, calendar, cases, items, outbox, publish, serve, users
@@ -29,8 +31,18 @@ app.command("inbox")(outbox.inbox)
 
 
 def main() -> None:
-    """Run the command line (exit 130 on Ctrl-C)."""
+    """Run the command line (exit 130 on Ctrl-C); a usage error is the JSON error shape with --json."""
     try:
-        app()
+        result = app(standalone_mode=False)
     except KeyboardInterrupt:
         sys.exit(130)
+    except click.exceptions.Abort:
+        sys.exit(1)
+    except click.ClickException as exc:
+        if "--json" in sys.argv[1:] and not isinstance(exc, click.exceptions.NoArgsIsHelpError):
+            typer.echo(json.dumps({"error": {"code": "invalid_input", "message": exc.format_message()}},
+                                  ensure_ascii=False))
+        else:
+            exc.show()
+        sys.exit(exc.exit_code)
+    sys.exit(result if isinstance(result, int) else 0)

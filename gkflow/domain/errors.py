@@ -8,7 +8,7 @@
     ├── Conflict                 conflict: a stale version, someone acted first
     ├── InvalidInput             invalid_input: a bad field, named in the message
     ├── CalendarUnknownYear      calendar_unknown_year: a date the calendar cannot count
-    ├── RateLimited              rate_limited: too many failures from one client
+    ├── RateLimited              rate_limited: too many failures (with the seconds to wait)
     └── InvalidConfig            invalid_config: a config file, the database not initialised
 
 The entry points map these to exit codes (CLI) and statuses (gkflow.web.errors).
@@ -59,7 +59,13 @@ class CalendarUnknownYear(GkflowError):
 
 
 class RateLimited(GkflowError):
+    """Too many failures; ``retry_after`` says in how many seconds to try again (HTTP Retry-After)."""
+
     code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int | None = None, **details: object) -> None:
+        super().__init__(message, **details)
+        self.retry_after = retry_after
 
 
 class Unauthenticated(Forbidden):

@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from gkflow.clock import to_utc
+from gkflow.domain.bounds import check_date, check_text, check_texts
 from gkflow.db import case_rows
 from gkflow.db.engine import write_connection
 from gkflow.db.fastsql import FastSQL
@@ -89,6 +90,7 @@ def submit_case_in(
     """`submit_case` inside the caller's transaction (a use case that writes more in the same one)."""
     if not applicant.name or not applicant.name.strip():
         raise InvalidInput("applicant name is required", fields=["name"])
+    _check_inputs(applicant, fields, received_at)
     now = rt.now()
     # A naive time is local (Asia/Shanghai), never the server's own zone.
     received_at = to_utc(received_at or now, rt.settings.tz)
@@ -142,6 +144,15 @@ def submit_case_in(
     raise Conflict("could not allocate a unique case number; try again")
 
 
+def _check_inputs(applicant: Applicant, fields: Mapping[str, object] | None,
+                  received_at: datetime | None) -> None:
+    """The input bounds (gkflow.domain.bounds) of a submission, whichever door it came in by."""
+    for name in ("name", "phone", "id_number", "email", "wechat"):
+        check_text(getattr(applicant, name), name)
+    check_texts(fields)
+    check_date(received_at, "received_at")
+
+
 def fire(
     rt: Runtime,
     case_no: str,
@@ -156,6 +167,9 @@ def fire(
     """Fire one transition. A stale ``expected_version`` is a Conflict, never an overwrite."""
     # `occurred_at` is when the step happened (window staff may enter it late); `stamp` is the wall
     # clock, which the outbox schedules by: a back-dated step must not look overdue for delivery.
+    check_date(occurred_at, "occurred_at")
+    check_texts(fields)
+    check_text(comment, "comment")
     stamp = rt.now()
     at = to_utc(occurred_at or stamp, rt.settings.tz)
     on = rt.local_date(at)

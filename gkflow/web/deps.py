@@ -7,14 +7,18 @@ import hmac
 from typing import Annotated
 from urllib.parse import parse_qsl
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
 from gkflow.domain.access import require_admin
+from gkflow.domain.bounds import MAX_ID
 from gkflow.domain.errors import Forbidden, InvalidInput, Unauthenticated
 from gkflow.runtime import Runtime
 from gkflow.services.accounts import Account
 from gkflow.services.sessions import Session, account_for_token, load_session
 from gkflow.web.templating import CSRF_COOKIE
+
+# A row id in a path: bounded, so that no id reaches the database as an integer it cannot hold.
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 SESSION_COOKIE = "gkflow_session"
 CSRF_FIELD = "csrf_token"

@@ -33,6 +33,7 @@ from gkflow.services.sessions import Session, close_session, open_session
 from gkflow.services.views import show_case
 from gkflow.services.worklist import worklist, worklist_count
 from gkflow.web.deps import (
+    RowId,
     SESSION_COOKIE,
     ClientKey,
     FormData,
@@ -314,7 +315,7 @@ def rectifications_page(request: Request, rt: RuntimeDep, session: StaffSession)
 
 @router.post("/rectifications/{rectification_id}/close")
 def close_rectification_form(
-    request: Request, rt: RuntimeDep, session: StaffSession, rectification_id: int, form: FormData
+    request: Request, rt: RuntimeDep, session: StaffSession, rectification_id: RowId, form: FormData
 ) -> Response:
     check_csrf(request, form, session)
     account = session.account
