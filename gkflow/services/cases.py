@@ -12,10 +12,10 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from gkflow.clock import to_utc
-from gkflow.domain.bounds import check_date, check_text, check_texts
 from gkflow.db import case_rows
 from gkflow.db.engine import write_connection
 from gkflow.db.fastsql import FastSQL
+from gkflow.domain.bounds import check_date, check_text, check_texts
 from gkflow.domain.cases import (
     ASSIGNEE_FIELD,
     Actor,

@@ -90,7 +90,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _server_error(request: Request, exc: Exception) -> Response:
     # Answered by Starlette's outermost middleware, outside SecurityHeaders: the headers are set here.
-    # The exception itself is logged by the server (with personal data masked: gkflow.runtime.install_log_masking).
+    # The server logs the exception itself, personal data masked (gkflow.runtime.install_log_masking).
     try:
         response = _error_response(request, 500, "internal_error", "系统出错，请稍后再试")
     except Exception:  # noqa: BLE001 - the error page itself failed: answer plainly

@@ -27,7 +27,9 @@ _BASE_CSP = "base-uri 'none'; object-src 'none'; frame-ancestors 'none'"
 # Pages and the API: nothing inline, nothing from elsewhere (the pages use no JavaScript).
 PAGE_CSP = f"default-src 'self'; img-src 'self' data:; style-src 'self'; form-action 'self'; {_BASE_CSP}"
 # The published site (/gk/) is static HTML with its own <style> and inline SVG, and no scripts.
-SITE_CSP = f"default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; form-action 'none'; {_BASE_CSP}"
+SITE_CSP = (
+    f"default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; form-action 'none'; {_BASE_CSP}"
+)
 # FastAPI's /docs and /redoc load their viewer from a CDN with an inline bootstrap script.
 DOCS_CSP = (
     "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "

@@ -33,10 +33,10 @@ from gkflow.services.sessions import Session, close_session, open_session
 from gkflow.services.views import show_case
 from gkflow.services.worklist import worklist, worklist_count
 from gkflow.web.deps import (
-    RowId,
     SESSION_COOKIE,
     ClientKey,
     FormData,
+    RowId,
     RuntimeDep,
     StaffSession,
     check_csrf,

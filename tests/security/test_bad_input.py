@@ -84,7 +84,8 @@ def test_the_largest_id_is_still_an_ordinary_not_found(app_client):
     assert response.status_code == 404
 
 
-def _signed_post(client, url: str, body: bytes, secret: str, now: int, content_type: str = "application/json"):
+def _signed_post(client, url: str, body: bytes, secret: str, now: int,
+                 content_type: str = "application/json"):
     return client.post(url, content=body, headers={
         TIMESTAMP_HEADER: str(now), SIGNATURE_HEADER: sign(secret, now, body), "Content-Type": content_type})
 
