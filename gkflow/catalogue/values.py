@@ -24,7 +24,7 @@ LIMIT_KEYS = {"days", "unit"}
 MATERIAL_KEYS = {"name", "required", "note"}
 
 _UNITS: dict[object, LimitUnit] = {unit.value: unit for unit in LimitUnit}
-_UNIT_VALUES = set(_UNITS)  # membership in a set, not a dict: a YAML set (!!set) is then just wrong
+_UNIT_VALUES = set(_UNITS)
 
 
 def check_keys(mapping: Any, allowed: set[str], what: str, problems: Problems) -> None:
@@ -63,7 +63,7 @@ def read_limit(raw: Any, what: str, line: int, problems: Problems) -> Limit | No
     whole_days = whole_number(days, 0)
     if whole_days is None:
         problems.add(line_of(raw, "days"), f"{what}: days must be a whole number >= 0, got {days!r}")
-    limit_unit = _UNITS[unit] if unit in _UNIT_VALUES else None
+    limit_unit = _UNITS[unit] if isinstance(unit, str) and unit in _UNIT_VALUES else None
     if limit_unit is None:
         problems.add(
             line_of(raw, "unit"), f"{what}: unit must be 'working' or 'calendar', got {unit!r}"

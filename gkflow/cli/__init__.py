@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import sys
 
-import click
 import typer
 
 from gkflow.cli import audit, calendar, cases, items, outbox, publish, serve, users
@@ -36,13 +35,14 @@ def main() -> None:
         result = app(standalone_mode=False)
     except KeyboardInterrupt:
         sys.exit(130)
-    except click.exceptions.Abort:
+    except typer.Abort:
         sys.exit(1)
-    except click.ClickException as exc:
-        if "--json" in sys.argv[1:] and not isinstance(exc, click.exceptions.NoArgsIsHelpError):
-            typer.echo(json.dumps({"error": {"code": "invalid_input", "message": exc.format_message()}},
+    except typer.TyperException as exc:  # typer's own click: a usage error (bad option, bad value)
+        if "--json" in sys.argv[1:] and type(exc).__name__ != "NoArgsIsHelpError":
+            message = exc.format_message()  # type: ignore[attr-defined]
+            typer.echo(json.dumps({"error": {"code": "invalid_input", "message": message}},
                                   ensure_ascii=False))
         else:
-            exc.show()
-        sys.exit(exc.exit_code)
+            exc.show()  # type: ignore[attr-defined]
+        sys.exit(getattr(exc, "exit_code", 2))
     sys.exit(result if isinstance(result, int) else 0)

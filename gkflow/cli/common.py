@@ -11,7 +11,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-import click
 import typer
 from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError, ProgrammingError
@@ -64,7 +63,7 @@ def handles_errors(func: F) -> F:
         except GkflowError as exc:
             _report(exc.to_dict(), f"error [{exc.code}]: {exc.message}", bool(kwargs.get("json_")))
             raise typer.Exit(code=1) from None
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+        except (typer.Exit, typer.Abort, typer.TyperException):
             raise
         except Exception as exc:  # noqa: BLE001 - the last resort: a clear line, not a traceback
             sys.stderr.write(mask_personal_text("".join(traceback.format_exception(exc))))
