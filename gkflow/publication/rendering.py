@@ -100,7 +100,8 @@ def spreadsheet_safe(value: Any) -> Any:
 def render_csv(schema: Schema, rows: list[dict[str, Any]]) -> bytes:
     """data.csv: a header of column names, one line per row, formulas defused, with a BOM."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    # CRLF as RFC 4180 writes it; the csv module then also quotes a cell holding a bare CR or LF.
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(schema.names)
     names = schema.names
     writer.writerows([["" if row.get(n) is None else spreadsheet_safe(plain(row[n])) for n in names]
