@@ -4,6 +4,7 @@ account of a bearer token. Handlers declare what they need in their signature.""
 from __future__ import annotations
 
 import hmac
+import ipaddress
 from typing import Annotated
 from urllib.parse import parse_qsl
 
@@ -74,8 +75,30 @@ RawBody = Annotated[bytes, Depends(_raw_body)]
 
 
 def client_key(request: Request) -> str:
-    """Who is asking, for rate limits: the socket peer."""
-    return request.client.host if request.client else "unknown"
+    """Who is asking, for rate limits: the socket peer, or, when the peer is a proxy named in
+    GKFLOW_TRUSTED_PROXIES, the nearest address in X-Forwarded-For that is not such a proxy."""
+    peer = request.client.host if request.client else "unknown"
+    trusted = get_runtime(request).settings.trusted_proxy_networks
+    if not trusted or not _within(peer, trusted):
+        return peer
+    hops = [hop.strip() for header in request.headers.getlist("x-forwarded-for")
+            for hop in header.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            return peer  # a hop that is no address: count the proxy itself, never a made-up name
+        if not _within(hop, trusted):
+            return hop
+    return hops[0] if hops else peer
+
+
+def _within(address: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
 
 
 ClientKey = Annotated[str, Depends(client_key)]

@@ -11,11 +11,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from gkflow.domain.errors import GkflowError, NotFound
 from gkflow.domain.items import ClockEffect, ItemVersion
 from gkflow.runtime import Runtime
-from gkflow.services.lookup_limits import check_lookup_allowed, guarded_public_case, record_lookup_failure
+from gkflow.services.lookup_limits import (
+    check_lookup,
+    guarded_public_case,
+    record_lookup_failure,
+    record_lookup_success,
+)
 from gkflow.services.ratings import LEVELS, rate_case, rating_of
 from gkflow.services.read_models import PublicCase, TimelineEntry
 from gkflow.web.deps import ClientKey, FormData, RuntimeDep, check_csrf
-from gkflow.web.errors import http_status
+from gkflow.web.errors import error_headers, http_status
 from gkflow.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -115,12 +120,14 @@ def _status_context(rt: Runtime, view: PublicCase, code: str) -> dict[str, Any]:
 
 
 def _not_found(request: Request, case_no: str, exc: GkflowError) -> Response:
-    return render(
+    response = render(
         request,
         "status_form.html",
         {"error": exc.message, "case_no": case_no, "status_code": http_status(exc)},
         status_code=http_status(exc),
     )
+    response.headers.update(error_headers(exc))
+    return response
 
 
 @router.get("/status/{case_no}", response_class=HTMLResponse)
@@ -147,7 +154,7 @@ def rating_form(
     check_csrf(request, form, None)
     code = form.get("code", "").strip()
     try:
-        check_lookup_allowed(rt, client)
+        check_lookup(rt, client=client, case_no=case_no)
         try:
             level = int(form.get("level", ""))
         except ValueError:
@@ -155,8 +162,9 @@ def rating_form(
         try:
             rate_case(rt, case_no, code, level, form.get("comment"))
         except NotFound:
-            record_lookup_failure(rt, client)
+            record_lookup_failure(rt, client=client, case_no=case_no)
             raise
+        record_lookup_success(rt, case_no=case_no)
     except GkflowError as exc:
         if http_status(exc) in (404, 429):
             return _not_found(request, case_no, exc)

@@ -24,7 +24,9 @@ def run_server(host: str, port: int, with_scheduler: bool) -> None:
         scheduler = EmbeddedScheduler(rt, warm_prefect=True)
         scheduler.start()
     try:
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        # proxy_headers off: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1; gkflow
+        # believes it only from GKFLOW_TRUSTED_PROXIES (gkflow.web.deps.client_key).
+        uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
     finally:
         if scheduler is not None:
             scheduler.shutdown()

@@ -26,7 +26,7 @@ from gkflow.domain.masking import mask_name
 from gkflow.runtime import Runtime
 from gkflow.services.accounts import Account, authenticate
 from gkflow.services.cases import Applicant, fire, submit_case
-from gkflow.services.lookup_limits import check_lookup_allowed, record_lookup_failure
+from gkflow.services.lookup_limits import check_login, record_login_failure, record_login_success
 from gkflow.services.ratings import close_rectification, rectifications
 from gkflow.services.read_models import CaseView
 from gkflow.services.sessions import Session, close_session, open_session
@@ -41,7 +41,7 @@ from gkflow.web.deps import (
     StaffSession,
     check_csrf,
 )
-from gkflow.web.errors import http_status
+from gkflow.web.errors import error_headers, http_status
 from gkflow.web.templating import render, set_cookie
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
@@ -66,25 +66,27 @@ def login(request: Request, rt: RuntimeDep, client: ClientKey, form: FormData) -
     check_csrf(request, form, None)
     username = form.get("username", "").strip()
     target = _safe_next(form.get("next"))
-    key = "login:" + client
     try:
-        check_lookup_allowed(rt, key)
+        check_login(rt, client=client, username=username)
+        account = authenticate(rt, username, form.get("password", ""), client=client)
     except GkflowError as exc:
-        return render(
+        response = render(
             request,
             "login.html",
             {"next": target, "error": exc.message, "username": username},
             status_code=http_status(exc),
         )
-    account = authenticate(rt, username, form.get("password", ""))
+        response.headers.update(error_headers(exc))
+        return response
     if account is None:
-        record_lookup_failure(rt, key)
+        record_login_failure(rt, client=client, username=username)
         return render(
             request,
             "login.html",
             {"next": target, "error": "用户名或密码错误", "username": username},
             status_code=401,
         )
+    record_login_success(rt, username=username)
     token, _session = open_session(rt, account)
     response = RedirectResponse(target, status_code=303)
     set_cookie(request, response, SESSION_COOKIE, token, max_age=8 * 3600)

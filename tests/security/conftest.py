@@ -22,7 +22,8 @@ def app_client(rt: Runtime, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestCli
     """A client that sees server errors as 500 answers (as a browser would), not as exceptions."""
     monkeypatch.setenv("GKFLOW_SMS_RECEIPT_SECRET", RECEIPT_SECRET)
     app = create_app(with_settings(rt, hotline_secret=HOTLINE_SECRET))
-    with TestClient(app, raise_server_exceptions=False, follow_redirects=False) as client:
+    with TestClient(app, raise_server_exceptions=False, follow_redirects=False,
+                    client=("127.0.0.1", 50000)) as client:
         yield client
 
 
