@@ -39,7 +39,7 @@ def main() -> None:
         sys.exit(1)
     except typer.TyperException as exc:  # typer's own click: a usage error (bad option, bad value)
         if "--json" in sys.argv[1:] and type(exc).__name__ != "NoArgsIsHelpError":
-            message = exc.format_message()  # type: ignore[attr-defined]
+            message = exc.format_message()
             typer.echo(json.dumps({"error": {"code": "invalid_input", "message": message}},
                                   ensure_ascii=False))
         else:

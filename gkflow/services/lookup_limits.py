@@ -53,7 +53,8 @@ class Policy:
         if failures <= self.free:
             return None
         doublings = min(failures - self.free - 1, 30)
-        return min(self.first_delay * (2**doublings), self.max_delay)
+        delay: timedelta = min(self.first_delay * (2**doublings), self.max_delay)
+        return delay
 
 
 # One account or one case number, from anywhere.
@@ -130,7 +131,7 @@ def _record_failure(rt: Runtime, scope: str, client: str, key: str) -> None:
                 .where(attempts_t.c.key_hash == digest).with_for_update()
             ).first()
             stale = row is None or row.last_failure_at < now - policy.forget
-            failures = 1 if stale else row.failures + 1
+            failures = 1 if row is None or stale else row.failures + 1
             delay = policy.delay_after(failures)
             values = {"failures": failures, "last_failure_at": now,
                       "blocked_until": now + delay if delay else None}

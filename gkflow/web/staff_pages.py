@@ -70,14 +70,14 @@ def login(request: Request, rt: RuntimeDep, client: ClientKey, form: FormData) -
         check_login(rt, client=client, username=username)
         account = authenticate(rt, username, form.get("password", ""), client=client)
     except GkflowError as exc:
-        response = render(
+        refused = render(
             request,
             "login.html",
             {"next": target, "error": exc.message, "username": username},
             status_code=http_status(exc),
         )
-        response.headers.update(error_headers(exc))
-        return response
+        refused.headers.update(error_headers(exc))
+        return refused
     if account is None:
         record_login_failure(rt, client=client, username=username)
         return render(
