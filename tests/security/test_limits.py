@@ -149,3 +149,30 @@ def test_a_trusted_proxy_setting_that_is_no_address_is_refused():
 
     with pytest.raises(ValidationError, match="not an address or network"):
         Settings(trusted_proxies="10.0.0.5, proxy.example")
+
+
+def test_an_ipv6_client_is_counted_by_its_64_block_and_a_mapped_ipv4_as_itself():
+    from gkflow.services.lookup_limits import client_bucket
+
+    block = "2001:db8:1:2::/64"
+    assert client_bucket("2001:db8:1:2:aaaa::1") == client_bucket("2001:db8:1:2:ffff::9") == block
+    assert client_bucket("2001:db8:1:3::1") != client_bucket("2001:db8:1:2::1")
+    assert client_bucket("::ffff:203.0.113.9") == "203.0.113.9" == client_bucket("203.0.113.9")
+
+
+def test_waits_double_up_to_their_ceiling():
+    waits = [KEY_POLICY.delay_after(n) for n in range(1, 20)]
+    assert waits[: KEY_POLICY.free] == [None] * KEY_POLICY.free
+    seconds = [w.total_seconds() for w in waits[KEY_POLICY.free:]]
+    assert seconds[:4] == [2, 4, 8, 16] and max(seconds) == KEY_POLICY.max_delay.total_seconds()
+    assert KEY_POLICY.delay_after(10_000) == KEY_POLICY.max_delay
+
+
+def test_failures_are_forgotten_after_a_quiet_hour(rt, clock):
+    hall = _client(rt)
+    case = submit_gov(_client(rt, HOME))
+    for _ in range(KEY_POLICY.free):
+        _look(hall, case["case_no"], "WRONG123")
+    clock.advance(KEY_POLICY.forget + timedelta(seconds=1))
+    assert _look(hall, case["case_no"], "WRONG123").status_code == 404  # counted as the first again
+    assert _look(hall, case["case_no"], case["query_code"]).status_code == 200
