@@ -93,19 +93,21 @@ def _wait_message(seconds: int) -> str:
     return f"尝试次数过多，请{math.ceil(seconds / 60)}分钟后再试。"
 
 
-def check(rt: Runtime, scope: str, *, client: str, key: str) -> None:
-    """RateLimited (with the seconds to wait) while the key or the client must wait."""
+def check(rt: Runtime, scope: str, *, client: str, key: str) -> bool:
+    """RateLimited (with the seconds to wait) while the key or the client must wait; else whether the
+    key has failures on record (a success then has something to clear)."""
     now = rt.now()
-    hashes = [digest for digest, _ in _keys(scope, client, key)]
+    (key_hash, _), (client_hash, _) = _keys(scope, client, key)
     with rt.engine.connect() as conn:
-        until = conn.execute(
-            select(attempts_t.c.blocked_until).where(
-                attempts_t.c.key_hash.in_(hashes), attempts_t.c.blocked_until > now
-            )
-        ).scalars().all()
+        rows = conn.execute(
+            select(attempts_t.c.key_hash, attempts_t.c.blocked_until)
+            .where(attempts_t.c.key_hash.in_((key_hash, client_hash)))
+        ).all()
+    until = [row.blocked_until for row in rows if row.blocked_until is not None and row.blocked_until > now]
     if until:
         seconds = max(1, math.ceil((max(until) - now).total_seconds()))
         raise RateLimited(_wait_message(seconds), retry_after=seconds)
+    return any(row.key_hash == key_hash for row in rows)
 
 
 def record_failure(rt: Runtime, scope: str, *, client: str, key: str) -> None:
@@ -141,12 +143,12 @@ def _record_failure(rt: Runtime, scope: str, client: str, key: str) -> None:
                 conn.execute(attempts_t.update().where(attempts_t.c.key_hash == digest).values(**values))
 
 
-def record_success(rt: Runtime, scope: str, *, key: str) -> None:
-    """Clear the key's failures after a right credential (the client's count stays)."""
+def record_success(rt: Runtime, scope: str, *, key: str, counted: bool = True) -> None:
+    """Clear the key's failures after a right credential (the client's count stays). ``counted``:
+    what ``check`` said; False skips the work (most successes have nothing to clear)."""
+    if not counted:
+        return
     digest = _digest(scope, "key", key)
-    with rt.engine.connect() as conn:  # a read first: most successes have nothing to clear
-        if conn.execute(select(attempts_t.c.id).where(attempts_t.c.key_hash == digest)).first() is None:
-            return
     with write_connection(rt.engine) as conn, conn.begin():
         conn.execute(attempts_t.delete().where(attempts_t.c.key_hash == digest))
 
@@ -158,9 +160,10 @@ def _case_key(case_no: str) -> str:
     return case_no.strip().upper()
 
 
-def check_lookup(rt: Runtime, *, client: str, case_no: str) -> None:
-    """Before a look-up or rating with a query code: RateLimited while the case or client waits."""
-    check(rt, LOOKUP, client=client, key=_case_key(case_no))
+def check_lookup(rt: Runtime, *, client: str, case_no: str) -> bool:
+    """Before a look-up or rating with a query code: RateLimited while the case or client waits;
+    returns whether the case has failures on record (pass it to ``record_lookup_success``)."""
+    return check(rt, LOOKUP, client=client, key=_case_key(case_no))
 
 
 def record_lookup_failure(rt: Runtime, *, client: str, case_no: str) -> None:
@@ -168,14 +171,15 @@ def record_lookup_failure(rt: Runtime, *, client: str, case_no: str) -> None:
     record_failure(rt, LOOKUP, client=client, key=_case_key(case_no))
 
 
-def record_lookup_success(rt: Runtime, *, case_no: str) -> None:
-    """After a right query code: the case's failures are cleared."""
-    record_success(rt, LOOKUP, key=_case_key(case_no))
+def record_lookup_success(rt: Runtime, *, case_no: str, counted: bool = True) -> None:
+    """After a right query code: the case's failures are cleared (``counted``: what the check said)."""
+    record_success(rt, LOOKUP, key=_case_key(case_no), counted=counted)
 
 
-def check_login(rt: Runtime, *, client: str, username: str) -> None:
-    """Before a staff log-in: RateLimited while the account or the client waits."""
-    check(rt, LOGIN, client=client, key=username.strip().lower())
+def check_login(rt: Runtime, *, client: str, username: str) -> bool:
+    """Before a staff log-in: RateLimited while the account or the client waits; returns whether the
+    account has failures on record (pass it to ``record_login_success``)."""
+    return check(rt, LOGIN, client=client, key=username.strip().lower())
 
 
 def record_login_failure(rt: Runtime, *, client: str, username: str) -> None:
@@ -183,19 +187,19 @@ def record_login_failure(rt: Runtime, *, client: str, username: str) -> None:
     record_failure(rt, LOGIN, client=client, key=username.strip().lower())
 
 
-def record_login_success(rt: Runtime, *, username: str) -> None:
-    """After a right password: the account's failures are cleared."""
-    record_success(rt, LOGIN, key=username.strip().lower())
+def record_login_success(rt: Runtime, *, username: str, counted: bool = True) -> None:
+    """After a right password: the account's failures are cleared (``counted``: what the check said)."""
+    record_success(rt, LOGIN, key=username.strip().lower(), counted=counted)
 
 
 def guarded_public_case(rt: Runtime, *, client: str, case_no: str, code: str) -> PublicCase:
     """The applicant's view of a case, with failures counted per case number and per client so that
     query codes cannot be guessed."""
-    check_lookup(rt, client=client, case_no=case_no)
+    counted = check_lookup(rt, client=client, case_no=case_no)
     try:
         view = public_case(rt, case_no, code)
     except NotFound:
         record_lookup_failure(rt, client=client, case_no=case_no)
         raise
-    record_lookup_success(rt, case_no=case_no)
+    record_lookup_success(rt, case_no=case_no, counted=counted)
     return view

@@ -115,13 +115,13 @@ async def lookup(
 @router.post("/cases/{case_no}/rating", status_code=201, responses=ERROR_RESPONSES)
 def rate(rt: RuntimeDep, client: ClientKey, case_no: str, body: RatingRequest) -> RatingAnswer:
     """好差评, once per completed case; a bad rating opens a rectification."""
-    check_lookup(rt, client=client, case_no=case_no)
+    counted = check_lookup(rt, client=client, case_no=case_no)
     try:
         rated = rate_case(rt, case_no, body.code, body.level, body.comment)
     except NotFound:
         record_lookup_failure(rt, client=client, case_no=case_no)
         raise
-    record_lookup_success(rt, case_no=case_no)
+    record_lookup_success(rt, case_no=case_no, counted=counted)
     return RatingAnswer(
         case_no=rated.case_no,
         level=rated.level,

@@ -9,6 +9,7 @@ input. Multipart bodies (uploads) are left to their handlers: files may hold any
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -21,7 +22,8 @@ from gkflow.domain.errors import InvalidInput
 MAX_BODY = 1024 * 1024  # JSON and form bodies; uploads (multipart) have their own limits
 MAX_PATH = 2048
 MAX_QUERY = 8192
-_HEADER_CONTROL = bytes(range(0x00, 0x20)).replace(b"\t", b"") + b"\x7f"
+# Header values are bytes (latin-1): only C0 (but tab) and DEL; bytes 0x80-0x9F are UTF-8, not C1.
+_HEADER_CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 
 _BASE_CSP = "base-uri 'none'; object-src 'none'; frame-ancestors 'none'"
 # Pages and the API: nothing inline, nothing from elsewhere (the pages use no JavaScript).
@@ -122,7 +124,7 @@ async def guard_request(request: Request) -> None:
         raise _refuse("path", bad)
     _check_pairs(request.query_params.multi_items(), "query")
     for name, value in request.scope.get("headers", []):
-        if any(byte in _HEADER_CONTROL for byte in value):
+        if _HEADER_CONTROL.search(value):
             raise _refuse(f"header {name.decode('latin-1')}", "U+0000–U+001F")
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if request.method in ("GET", "HEAD", "OPTIONS") or content_type.startswith("multipart/"):

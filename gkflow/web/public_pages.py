@@ -154,7 +154,7 @@ def rating_form(
     check_csrf(request, form, None)
     code = form.get("code", "").strip()
     try:
-        check_lookup(rt, client=client, case_no=case_no)
+        counted = check_lookup(rt, client=client, case_no=case_no)
         try:
             level = int(form.get("level", ""))
         except ValueError:
@@ -164,7 +164,7 @@ def rating_form(
         except NotFound:
             record_lookup_failure(rt, client=client, case_no=case_no)
             raise
-        record_lookup_success(rt, case_no=case_no)
+        record_lookup_success(rt, case_no=case_no, counted=counted)
     except GkflowError as exc:
         if http_status(exc) in (404, 429):
             return _not_found(request, case_no, exc)

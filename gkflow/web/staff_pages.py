@@ -67,7 +67,7 @@ def login(request: Request, rt: RuntimeDep, client: ClientKey, form: FormData) -
     username = form.get("username", "").strip()
     target = _safe_next(form.get("next"))
     try:
-        check_login(rt, client=client, username=username)
+        counted = check_login(rt, client=client, username=username)
         account = authenticate(rt, username, form.get("password", ""), client=client)
     except GkflowError as exc:
         refused = render(
@@ -86,7 +86,7 @@ def login(request: Request, rt: RuntimeDep, client: ClientKey, form: FormData) -
             {"next": target, "error": "用户名或密码错误", "username": username},
             status_code=401,
         )
-    record_login_success(rt, username=username)
+    record_login_success(rt, username=username, counted=counted)
     token, _session = open_session(rt, account)
     response = RedirectResponse(target, status_code=303)
     set_cookie(request, response, SESSION_COOKIE, token, max_age=8 * 3600)
