@@ -109,6 +109,14 @@ def test_deeply_nested_json_in_a_signed_receipt_is_422(app_client, rt, content_t
     assert response.status_code == 422, response.text[:300]
 
 
+@pytest.mark.parametrize("content_type", ["application/json", "text/plain", ""])
+def test_a_nul_in_a_signed_receipt_is_422_whatever_its_declared_type(app_client, rt, content_type):
+    body = json.dumps({"idempotency_key": "k\u0000", "status": "delivered"}).encode()
+    response = _signed_post(app_client, "/api/receipts/sms", body, RECEIPT_SECRET,
+                            int(rt.now().timestamp()), content_type)
+    assert response.status_code == 422, response.text[:300]
+
+
 def test_moderately_nested_json_beyond_the_depth_bound_is_422(app_client):
     nested: object = "x"
     for _ in range(40):
