@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from pydantic import ValidationError
 from sqlalchemy import Engine, select
 
 from gkflow.catalogue import Catalogue, item_from_definition
@@ -93,7 +94,14 @@ def runtime_from_env(clock: Clock | None = None) -> Runtime:
     """The runtime of a process (server, command, worker): settings from the environment, and log
     records with personal data masked."""
     install_log_masking()
-    return Runtime(Settings(), clock or SystemClock())
+    try:
+        settings = Settings()
+    except ValidationError as exc:  # a bad GKFLOW_* value: name it, as any config error is named
+        problems = "; ".join(
+            f"GKFLOW_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        raise InvalidConfig(f"invalid settings: {problems}") from None
+    return Runtime(settings, clock or SystemClock())
 
 
 _PLAIN = (int, float, bool, type(None))

@@ -80,3 +80,13 @@ def test_items_validate_refuses_an_alias_bomb_at_once(gk, tmp_path):
     assert time.monotonic() - started < 20
     problems = json.loads(proc.stdout)["error"]["problems"]
     assert proc.returncode == 1 and any("aliases expand this document" in p for p in problems), problems
+
+
+def test_a_bad_setting_is_an_invalid_config_error_naming_it(tmp_path):
+    env = {**os.environ, "GKFLOW_VAR_DIR": str(tmp_path / "var"), "GKFLOW_CONFIG_DIR": str(ROOT / "config"),
+           "GKFLOW_TRUSTED_PROXIES": "10.0.0.5, proxy.example"}
+    env.pop("GKFLOW_DATABASE_URL", None)
+    proc = subprocess.run([*GKFLOW, "users", "list", "--json"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=120)
+    message = _json_error(proc, "invalid_config")
+    assert "GKFLOW_TRUSTED_PROXIES" in message and "proxy.example" in message
