@@ -93,6 +93,20 @@ def client_key(request: Request) -> str:
     return hops[0] if hops else peer
 
 
+_FORWARDING_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip")
+
+
+def direct_client(request: Request) -> str | None:
+    """The client as ``client_key`` names it, or None when an untrusted peer says it forwards for
+    someone else (a reverse proxy on this machine that is not in GKFLOW_TRUSTED_PROXIES): such a
+    request must not count as coming from this machine (the demo password works only from there)."""
+    peer = request.client.host if request.client else "unknown"
+    trusted = get_runtime(request).settings.trusted_proxy_networks
+    if not _within(peer, trusted) and any(request.headers.get(h) for h in _FORWARDING_HEADERS):
+        return None
+    return client_key(request)
+
+
 def _within(address: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
     try:
         ip = ipaddress.ip_address(address)

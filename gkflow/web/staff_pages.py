@@ -40,6 +40,7 @@ from gkflow.web.deps import (
     RuntimeDep,
     StaffSession,
     check_csrf,
+    direct_client,
 )
 from gkflow.web.errors import error_headers, http_status
 from gkflow.web.templating import render, set_cookie
@@ -68,7 +69,7 @@ def login(request: Request, rt: RuntimeDep, client: ClientKey, form: FormData) -
     target = _safe_next(form.get("next"))
     try:
         counted = check_login(rt, client=client, username=username)
-        account = authenticate(rt, username, form.get("password", ""), client=client)
+        account = authenticate(rt, username, form.get("password", ""), client=direct_client(request))
     except GkflowError as exc:
         refused = render(
             request,

@@ -99,6 +99,14 @@ def test_the_demo_password_logs_in_only_from_this_machine(rt, address):
                   "clerk", "gkflow-demo").status_code == 303
 
 
+@pytest.mark.parametrize("header", ["X-Forwarded-For", "Forwarded", "X-Real-IP"])
+def test_the_demo_password_through_an_unnamed_local_proxy_is_refused(rt, header):
+    # nginx on this machine, not named in GKFLOW_TRUSTED_PROXIES: the peer is 127.0.0.1, the user is not.
+    proxied = TestClient(create_app(rt), client=("127.0.0.1", 40000), follow_redirects=False,
+                         headers={header: "for=203.0.113.9" if header == "Forwarded" else "203.0.113.9"})
+    assert _login(proxied, "clerk", "gkflow-demo").status_code == 403
+
+
 def test_a_real_password_logs_in_from_anywhere(rt):
     save_user(rt, "li", password=GOOD, roles=("window_clerk",), department=GOV_DEPT)
     remote = TestClient(create_app(rt), client=("203.0.113.9", 40000), follow_redirects=False)
