@@ -110,7 +110,7 @@ async def _too_large(scope: Scope, send: Send) -> None:
 
 
 def _refuse(where: str, bad: str) -> InvalidInput:
-    return InvalidInput(f"输入中含有不允许的控制字符（{bad}），请删除后重试", fields=[where])
+    return InvalidInput(f"输入中含有不允许的控制字符（{bad}），请删除后重试。", fields=[where])
 
 
 async def guard_request(request: Request) -> None:
