@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlalchemy import text
 
 from gkflow.domain.bounds import MAX_ID
 from notifications.channels.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
@@ -25,6 +26,11 @@ def _submission(**changes: object) -> dict[str, object]:
     return body
 
 
+def _rows(rt, table: str) -> int:
+    with rt.engine.connect() as conn:
+        return conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+
+
 def _assert_refused(response, status: int = 422) -> dict:
     assert response.status_code == status, response.text[:300]
     return response.json()["error"] if response.headers["content-type"].startswith("application/json") else {}
@@ -38,9 +44,10 @@ def _assert_refused(response, status: int = 422) -> dict:
     {"name": "张三\x1b[31m"},
 ])
 def test_a_control_character_in_an_anonymous_submission_is_422_and_logs_no_personal_data(
-    app_client, logged, changes
+    app_client, rt, logged, changes
 ):
     error = _assert_refused(app_client.post("/api/cases", json=_submission(**changes)))
+    assert _rows(rt, "cases") == _rows(rt, "outbox") == 0  # nothing half-written
     assert error["code"] == "invalid_input" and "控制字符" in error["message"]
     text = logged.text
     assert PHONE not in text and ID_NUMBER not in text and "Traceback" not in text
@@ -99,6 +106,7 @@ def test_a_work_order_received_outside_1900_to_2100_is_422(app_client, rt, recei
                             int(rt.now().timestamp()))
     error = _assert_refused(response)
     assert "received_at" in error["message"] and "1900" in error["message"]
+    assert _rows(rt, "hotline_orders") == _rows(rt, "cases") == 0
 
 
 @pytest.mark.parametrize("content_type", ["application/json", "text/plain"])
