@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from pydantic import ValidationError
 from sqlalchemy import Engine, select
 
 from gkflow.catalogue import Catalogue, item_from_definition
@@ -17,6 +19,7 @@ from gkflow.db.engine import make_engine
 from gkflow.db.models import ItemVersionRow, table_of
 from gkflow.domain.errors import InvalidConfig, NotFound
 from gkflow.domain.items import ItemVersion
+from gkflow.domain.masking import mask_personal_text
 from gkflow.settings import Settings
 
 if TYPE_CHECKING:
@@ -96,4 +99,53 @@ class Runtime:
 
 
 def runtime_from_env(clock: Clock | None = None) -> Runtime:
-    return Runtime(Settings(), clock or SystemClock())
+    """The runtime of a process (server, command, worker): settings from the environment, and log
+    records with personal data masked."""
+    install_log_masking()
+    try:
+        settings = Settings()
+    except ValidationError as exc:  # a bad GKFLOW_* value: name it, as any config error is named
+        problems = "; ".join(
+            f"GKFLOW_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        raise InvalidConfig(f"invalid settings: {problems}") from None
+    return Runtime(settings, clock or SystemClock())
+
+
+_PLAIN = (int, float, bool, type(None))
+
+
+def _masked(value: object) -> object:
+    if isinstance(value, str):
+        return mask_personal_text(value)
+    return value if isinstance(value, _PLAIN) else mask_personal_text(str(value))
+
+
+def _mask_record(record: logging.LogRecord) -> None:
+    """Mask the message, its arguments, the traceback and the stack of one log record in place."""
+    record.msg = _masked(record.msg)
+    if isinstance(record.args, tuple):
+        record.args = tuple(_masked(a) for a in record.args)
+    elif isinstance(record.args, dict):
+        record.args = {k: _masked(v) for k, v in record.args.items()}
+    if record.exc_info and record.exc_info[0] is not None:
+        # Formatters use exc_text when it is set: the traceback is formatted (and masked) here once.
+        record.exc_text = mask_personal_text(logging.Formatter().formatException(record.exc_info))
+    if record.stack_info:
+        record.stack_info = mask_personal_text(record.stack_info)
+
+
+def install_log_masking() -> None:
+    """Every log record of this process, whatever its logger or handler, has personal data masked
+    (DESIGN.md section 7); installed once, as a record factory, so no handler can be missed."""
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "gkflow_masks", False):
+        return
+
+    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        _mask_record(record)
+        return record
+
+    factory.gkflow_masks = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)

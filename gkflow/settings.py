@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -52,6 +53,26 @@ class Settings(BaseSettings):
     # fsync every uploaded file before its row commits (decision: off by default, like SQLite's
     # synchronous=NORMAL commits; turn on with a database that syncs each commit).
     upload_fsync: bool = False
+    # Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For is believed when
+    # counting failed log-ins and look-ups per client. Empty: the socket peer is the client.
+    trusted_proxies: str = ""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_parse(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                try:
+                    ipaddress.ip_network(part.strip(), strict=False)
+                except ValueError:
+                    raise ValueError(f"GKFLOW_TRUSTED_PROXIES: '{part.strip()}' is not an address "
+                                     "or network (e.g. 10.0.0.5, 10.0.0.0/24)") from None
+        return value
+
+    @cached_property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(p.strip(), strict=False)
+                     for p in self.trusted_proxies.split(",") if p.strip())
 
     @property
     def db_url(self) -> str:

@@ -38,7 +38,9 @@ DEFAULT_FIELDS: dict[str, dict[str, str]] = {
 def with_settings(rt: Runtime, **changes: Any) -> Runtime:
     """The same database and clock under settings with ``changes`` (settings are read once, at
     start-up, as a process would: a test changes them here, not through the environment)."""
-    return Runtime(rt.settings.model_copy(update=changes), rt.clock, engine_override=rt.engine)
+    # A new Settings, validated, not a copy: a copy would carry the old values' cached properties.
+    settings = type(rt.settings)(**{**rt.settings.model_dump(), **changes})
+    return Runtime(settings, rt.clock, engine_override=rt.engine)
 
 
 # --- dates ------------------------------------------------------------------------------------

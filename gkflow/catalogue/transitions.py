@@ -25,12 +25,17 @@ def build_transition(
     check_keys(spec, TRANSITION_KEYS, what, problems)
     sources = str_list(spec.get("from"), f"{what} from", line_of(spec, "from"), problems)
     target = spec.get("to")
+    if target is None:
+        problems.add(line_of(spec, "to"), f"{what}: needs 'to' (one state)")
+    elif not isinstance(target, str):
+        problems.add(line_of(spec, "to"), f"{what}: 'to' names one state, got {type(target).__name__}")
+        target = None
     if not sources:
         problems.add(line_of(spec, "from"), f"{what}: needs 'from' (one state or a list)")
     for source in sources:
         if source not in states:
             problems.add(line_of(spec, "from"), f"{what}: unknown state '{source}' in 'from'")
-    if target not in states:
+    if target is not None and target not in states:
         problems.add(line_of(spec, "to"), f"{what}: unknown state '{target}' in 'to'")
     roles = str_list(spec.get("roles"), f"{what} roles", line_of(spec, "roles"), problems)
     if not roles:
@@ -67,7 +72,7 @@ def _clock(
 ) -> ClockEffect | None:
     """The declared clock effect, checked against (and completed from) the states it joins."""
     clock = spec.get("clock")
-    if clock is not None and clock not in _CLOCK_VALUES:
+    if clock is not None and (not isinstance(clock, str) or clock not in _CLOCK_VALUES):
         problems.add(line_of(spec, "clock"),
                      f"{what}: clock must be stop, resume, restart or extend, got {clock!r}")
         clock = None

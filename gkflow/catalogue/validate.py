@@ -23,6 +23,7 @@ from gkflow.domain.items import FieldSpec, ItemVersion, Limit, Material, State, 
 from gkflow.domain.topics import NOTICE_CHANNELS, NOTICES
 
 REQUIRED_KEYS = ("code", "name", "department", "initial", "states", "transitions")
+TEXT_KEYS = ("code", "name", "department", "initial", "area", "fee", "description")
 
 
 def build_item_version(raw: dict[str, Any], problems: Problems, *,
@@ -33,11 +34,16 @@ def build_item_version(raw: dict[str, Any], problems: Problems, *,
     for key in REQUIRED_KEYS:
         if not raw.get(key):
             problems.add(line_of(raw), f"missing '{key}'")
+    for key in TEXT_KEYS:
+        if raw.get(key) is not None and not isinstance(raw[key], str):
+            problems.add(line_of(raw, key), f"'{key}' must be text, got {type(raw[key]).__name__}")
     version, effective_from, basis = _identity(raw, problems)
     statutory, promised = _limits(raw, problems)
     states, raw_states = _states(raw, problems)
     transitions, raw_transitions = _transitions(raw, states, problems, require_types)
     initial = raw.get("initial")
+    if not isinstance(initial, str):
+        initial = None  # reported above
     if initial and initial not in states:
         problems.add(line_of(raw, "initial"), f"initial state '{initial}' is not a declared state")
     if states and initial in states:
@@ -150,8 +156,13 @@ def _check_field_kinds(submit_fields: tuple[FieldSpec, ...], transitions: dict[s
 
 def _materials(raw: dict[str, Any], problems: Problems) -> tuple[Material, ...]:
     """The materials to hand in: a name, or {name, required, note}."""
-    materials = []
-    for entry in raw.get("materials") or []:
+    materials: list[Material] = []
+    raw_materials = raw.get("materials")
+    if raw_materials is not None and not isinstance(raw_materials, list):
+        problems.add(line_of(raw, "materials"),
+                     "materials must be a list (a name, or {name, required, note})")
+        return ()
+    for entry in raw_materials or []:
         name = entry.get("name") if isinstance(entry, dict) else entry
         if isinstance(name, str) and ("\n" in name or not name.strip()):
             problems.add(line_of(entry), "material: a name is one line of text")

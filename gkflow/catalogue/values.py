@@ -27,7 +27,7 @@ FIELD_KEYS = {"label", "type", "required", "max_length", "options", "internal"}
 FIELD_TYPES = tuple(kind.value for kind in FieldType)
 
 _UNITS: dict[object, LimitUnit] = {unit.value: unit for unit in LimitUnit}
-_UNIT_VALUES = set(_UNITS)  # membership in a set, not a dict: a YAML set (!!set) is then just wrong
+_UNIT_VALUES = set(_UNITS)
 
 
 def check_keys(mapping: Any, allowed: set[str], what: str, problems: Problems) -> None:
@@ -66,7 +66,7 @@ def read_limit(raw: Any, what: str, line: int, problems: Problems) -> Limit | No
     whole_days = whole_number(days, 0)
     if whole_days is None:
         problems.add(line_of(raw, "days"), f"{what}: days must be a whole number >= 0, got {days!r}")
-    limit_unit = _UNITS[unit] if unit in _UNIT_VALUES else None
+    limit_unit = _UNITS[unit] if isinstance(unit, str) and unit in _UNIT_VALUES else None
     if limit_unit is None:
         problems.add(
             line_of(raw, "unit"), f"{what}: unit must be 'working' or 'calendar', got {unit!r}"
@@ -132,7 +132,8 @@ def _typed_field(name: str, spec: dict[Any, Any], what: str, line: int,
             problems.add(line, f"{what}: options and max_length need a type")
         if len(problems.items) > before:
             return None
-        return FieldSpec(name, spec["label"], bool(required), FieldType.TEXT, LEGACY_MAX_LENGTH,
+        # Free text as it always was: line breaks and tabs allowed, up to the legacy length.
+        return FieldSpec(name, spec["label"], bool(required), FieldType.MULTILINE, LEGACY_MAX_LENGTH,
                          internal=bool(internal), typed=False)
     if raw_type not in FIELD_TYPES:
         problems.add(line_of(spec, "type"),

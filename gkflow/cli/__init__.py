@@ -7,6 +7,7 @@ and quick commands start fast.
 
 from __future__ import annotations
 
+import json
 import sys
 
 import typer
@@ -31,8 +32,19 @@ app.command("inbox")(outbox.inbox)
 
 
 def main() -> None:
-    """Run the command line (exit 130 on Ctrl-C)."""
+    """Run the command line (exit 130 on Ctrl-C); a usage error is the JSON error shape with --json."""
     try:
-        app()
+        result = app(standalone_mode=False)
     except KeyboardInterrupt:
         sys.exit(130)
+    except typer.Abort:
+        sys.exit(1)
+    except typer.TyperException as exc:  # typer's own click: a usage error (bad option, bad value)
+        if "--json" in sys.argv[1:] and type(exc).__name__ != "NoArgsIsHelpError":
+            message = exc.format_message()
+            typer.echo(json.dumps({"error": {"code": "invalid_input", "message": message}},
+                                  ensure_ascii=False))
+        else:
+            exc.show()  # type: ignore[attr-defined]
+        sys.exit(getattr(exc, "exit_code", 2))
+    sys.exit(result if isinstance(result, int) else 0)

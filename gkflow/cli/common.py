@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import functools
 import json
+import sys
+import traceback
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -13,7 +15,9 @@ import typer
 from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from gkflow.domain.bounds import check_date, check_text
 from gkflow.domain.errors import GkflowError, InvalidConfig, InvalidInput
+from gkflow.domain.masking import mask_personal_text
 
 if TYPE_CHECKING:
     from gkflow.runtime import Runtime
@@ -45,23 +49,44 @@ def _plain(data: Any) -> str:
 
 
 def handles_errors(func: F) -> F:
-    """Turn GkflowError into a clear message (or the JSON error shape) and a non-zero exit."""
+    """Turn GkflowError into a clear message (or the JSON error shape) and a non-zero exit; anything
+    unexpected too (code ``internal_error``, its masked traceback on stderr), never a bare traceback."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             try:
+                _check_arguments(kwargs)
                 return func(*args, **kwargs)
             except (OperationalError, ProgrammingError) as exc:
                 raise _database_error(exc) from exc
         except GkflowError as exc:
-            if kwargs.get("json_"):
-                typer.echo(json.dumps(exc.to_dict(), ensure_ascii=False, default=str))
-            else:
-                typer.echo(f"error [{exc.code}]: {exc.message}", err=True)
+            _report(exc.to_dict(), f"error [{exc.code}]: {exc.message}", bool(kwargs.get("json_")))
+            raise typer.Exit(code=1) from None
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the last resort: a clear line, not a traceback
+            sys.stderr.write(mask_personal_text("".join(traceback.format_exception(exc))))
+            message = mask_personal_text(f"unexpected error ({type(exc).__name__}): {exc}")
+            _report({"error": {"code": "internal_error", "message": message}},
+                    f"error [internal_error]: {message}", bool(kwargs.get("json_")))
             raise typer.Exit(code=1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _check_arguments(kwargs: dict[str, Any]) -> None:
+    """Every text argument of a command within the input bounds (no control characters)."""
+    for name, value in kwargs.items():
+        for text in value if isinstance(value, list) else [value]:
+            check_text(text, "--" + name.rstrip("_").replace("_", "-"))
+
+
+def _report(body: dict[str, Any], text: str, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(body, ensure_ascii=False, default=str))
+    else:
+        typer.echo(text, err=True)
 
 
 def _database_error(exc: Exception) -> GkflowError:
@@ -85,6 +110,8 @@ def parse_fields(values: list[str] | None) -> dict[str, str]:
         if "=" not in value:
             raise InvalidInput(f"--field expects key=value, got '{value}'")
         key, _, val = value.partition("=")
+        check_text(key, "--field")
+        check_text(val, f"--field {key.strip()}")
         fields[key.strip()] = val
     return fields
 
@@ -96,6 +123,7 @@ def parse_time(value: str | None, rt: Runtime) -> datetime | None:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise InvalidInput(f"not an ISO date-time: '{value}' (e.g. 2026-02-10T09:30)") from None
+    check_date(parsed, "time")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=rt.settings.tz)
     return parsed

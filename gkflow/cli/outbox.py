@@ -32,9 +32,9 @@ def _local(value: datetime | None, tz: Any) -> str | None:
 @handles_errors
 def outbox_dispatch(
     once: Annotated[bool, typer.Option("--once", help="deliver what is due now, then exit")] = False,
-    batch_size: Annotated[int | None, typer.Option("--batch-size", min=1)] = None,
+    batch_size: Annotated[int | None, typer.Option("--batch-size", min=1, max=10_000)] = None,
     interval: Annotated[float | None, typer.Option("--interval", help="seconds between polls")] = None,
-    lease_seconds: Annotated[int | None, typer.Option("--lease-seconds", min=5)] = None,
+    lease_seconds: Annotated[int | None, typer.Option("--lease-seconds", min=5, max=86_400)] = None,
     worker: Annotated[str | None, typer.Option("--worker", help="name recorded on claimed rows")] = None,
     json_: JsonFlag = False,
 ) -> None:
@@ -99,7 +99,7 @@ def outbox_list(
     status: Annotated[str | None, typer.Option("--status", help=STATUS_HELP)] = None,
     case: Annotated[str | None, typer.Option("--case", help="only this case")] = None,
     kind: Annotated[str | None, typer.Option("--kind", help="notice or trigger")] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1)] = 50,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=100_000)] = 50,
     json_: JsonFlag = False,
 ) -> None:
     """Notices (and triggers) with their delivery status, newest first; recipients masked."""
@@ -130,7 +130,7 @@ def outbox_list(
 @handles_errors
 def inbox(
     case: Annotated[str | None, typer.Option("--case", help="only this case")] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1)] = 20,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=100_000)] = 20,
     json_: JsonFlag = False,
 ) -> None:
     """What the sandbox channel received, newest first: the rendered text of each notice."""

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from gkflow.config.yaml_lines import syntax_error
+from gkflow.config.yaml_lines import MAX_FILE_BYTES, BoundedSafeLoader, syntax_error
 from gkflow.domain.errors import InvalidConfig
 
 
@@ -17,13 +17,15 @@ def read_mapping(path: Path | str, *, required_for: str | None = None) -> dict[s
     what needs it; a syntax error names the file and line."""
     path = Path(path)
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise InvalidConfig(f"{path}:1: the file is larger than {MAX_FILE_BYTES // 1024} KiB")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         if required_for:
             raise InvalidConfig(f"{path}: missing ({required_for})") from None
         return {}
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=BoundedSafeLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         line, message = syntax_error(exc)
         raise InvalidConfig(f"{path}:{line}: {message}") from None

@@ -23,18 +23,21 @@ def normalise_url(url: str) -> str:
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
-    """An engine for ``url``: SQLite with WAL and BEGIN IMMEDIATE for writers, or PostgreSQL."""
+    """An engine for ``url``: SQLite with WAL and BEGIN IMMEDIATE for writers, or PostgreSQL. Statement
+    parameters (names, phone and ID numbers) never appear in SQLAlchemy's errors or logs."""
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, pool_size=pool_size, max_overflow=20, connect_args={"check_same_thread": False}
+            url, pool_size=pool_size, max_overflow=20, connect_args={"check_same_thread": False},
+            hide_parameters=True,
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=False)
+    return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=False,
+                         hide_parameters=True)
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -86,16 +86,18 @@ class RectificationRow(SQLModel, table=True):
     resolution: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
-class LookupFailureRow(SQLModel, table=True):
-    """Failed public look-ups per client and fixed window, shared by every web process."""
+class AttemptRow(SQLModel, table=True):
+    """Recent failures of one key (a client address, an account, a case number) at log-in or look-up,
+    shared by every web process; the key is stored only as a SHA-256 (no addresses, no case numbers).
+    Replaces the per-client ``lookup_failures`` windows (that table, if present, is no longer used)."""
 
-    __tablename__ = "lookup_failures"
-    __table_args__ = (UniqueConstraint("client", "window_start"),)
+    __tablename__ = "attempt_limits"
 
     id: int | None = Field(default=None, primary_key=True)
-    client: str
-    window_start: datetime
+    key_hash: str = Field(unique=True)
     failures: int = 0
+    last_failure_at: datetime = Field(index=True)
+    blocked_until: datetime | None = None
 
 
 class HotlineOrderRow(SQLModel, table=True):

@@ -21,6 +21,8 @@ def parse_receipts(body: bytes) -> list[dict[str, Any]]:
         data = json.loads(body)
     except ValueError:
         raise InvalidInput("the body is not JSON") from None
+    except RecursionError:
+        raise InvalidInput("the body nests too deeply") from None
     items = data.get("receipts") if isinstance(data, dict) and "receipts" in data else data
     items = items if isinstance(items, list) else [items]
     if not items or len(items) > MAX_RECEIPTS:

@@ -10,7 +10,7 @@
     ├── InvalidInput             invalid_input: a bad field, named in the message
     │   └── TooLarge             too_large: a body, a file or a case's files over their limit
     ├── CalendarUnknownYear      calendar_unknown_year: a date the calendar cannot count
-    ├── RateLimited              rate_limited: too many failures from one client
+    ├── RateLimited              rate_limited: too many failures (with the seconds to wait)
     ├── InvalidConfig            invalid_config: a config file, a missing key, the database not initialised
     └── CorruptRecord            corrupt_record: a stored row that its history or item cannot explain
 
@@ -62,7 +62,13 @@ class CalendarUnknownYear(GkflowError):
 
 
 class RateLimited(GkflowError):
+    """Too many failures; ``retry_after`` says in how many seconds to try again (HTTP Retry-After)."""
+
     code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int | None = None, **details: object) -> None:
+        super().__init__(message, **details)
+        self.retry_after = retry_after
 
 
 class Unauthenticated(Forbidden):

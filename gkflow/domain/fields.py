@@ -31,8 +31,8 @@ class FieldType(StrEnum):
     MATERIALS = "materials"  # some of the item's declared materials (补正: which ones to hand in again)
 
 
-# Lengths when a field declares none; fields of versions written before types were declared are text
-# with LEGACY_MAX_LENGTH (their cases keep running, and their old answers may be long).
+# Lengths when a field declares none; fields of versions written before types were declared are free
+# (multiline) text with LEGACY_MAX_LENGTH (their cases keep running, and their old answers may be long).
 DEFAULT_MAX_LENGTH = {FieldType.TEXT: 200, FieldType.MULTILINE: 2000}
 LEGACY_MAX_LENGTH = 2000
 MAX_DECLARED_LENGTH = 20000

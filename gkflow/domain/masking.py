@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 def mask_name(name: str | None) -> str:
     """张** for 张三丰: the family name and a star per other character."""
@@ -30,3 +32,19 @@ def mask_id_number(id_number: str | None) -> str:
     if len(value) <= 8:
         return "*" * len(value)
     return value[:4] + "*" * (len(value) - 8) + value[-4:]
+
+
+# Personal data as it appears in free text: mainland mobile numbers, 18- and 15-digit ID numbers,
+# e-mail addresses, and query codes in URLs (`?code=…`, the second half of a look-up credential).
+_PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
+_EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*(@[A-Za-z0-9.-]+\.[A-Za-z]{2,})")
+_QUERY_CODE = re.compile(r"((?:[?&]|\b)code=)[^&\s\"'<>]+", re.IGNORECASE)
+
+
+def mask_personal_text(text: str) -> str:
+    """``text`` with phone and ID numbers, e-mail addresses and URL query codes masked."""
+    text = _ID_NUMBER.sub(lambda m: mask_id_number(m.group()), text)
+    text = _PHONE.sub(lambda m: mask_phone(m.group()), text)
+    text = _EMAIL.sub(r"\1***\2", text)
+    return _QUERY_CODE.sub(r"\1***", text)

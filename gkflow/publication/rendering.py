@@ -6,6 +6,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -83,12 +84,28 @@ def json_schema(schema: Schema, title: str) -> dict[str, Any]:
     }
 
 
+# A cell a spreadsheet would run as a formula (=HYPERLINK(…), +cmd, -1+1, @SUM, or after a tab or
+# carriage return) is written with a leading apostrophe, as OWASP advises; numbers stay numbers.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """``value`` as a CSV cell that no spreadsheet program evaluates as a formula."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
 def render_csv(schema: Schema, rows: list[dict[str, Any]]) -> bytes:
+    """data.csv: a header of column names, one line per row, formulas defused, with a BOM."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    # CRLF as RFC 4180 writes it; the csv module then also quotes a cell holding a bare CR or LF.
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(schema.names)
     names = schema.names
-    writer.writerows([["" if row.get(n) is None else plain(row[n]) for n in names] for row in rows])
+    writer.writerows([["" if row.get(n) is None else spreadsheet_safe(plain(row[n])) for n in names]
+                      for row in rows])
     # A BOM so that spreadsheet programs open the Chinese text as UTF-8.
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 

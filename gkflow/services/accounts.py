@@ -2,14 +2,14 @@
 
 Accounts come from ``config/accounts.yaml`` and from the ``users`` table; a table row of the same
 name overrides the file (a changed password or a disabled demo account). Demo accounts are marked
-``demo: true`` in the file; while one of them is not overridden, its published password works, so
-``gkflow serve`` keeps to loopback addresses (see :func:`active_demo_accounts`).
+``demo: true`` in the file. Their published password (gkflow.services.passwords) logs in only from a
+loopback address, nobody can set it, and ``gkflow serve`` refuses a non-loopback address while any
+active account's stored hash still matches it (see :func:`refuse_demo_accounts_off_loopback`).
 """
 
 from __future__ import annotations
 
 import functools
-import ipaddress
 import os
 import secrets
 import threading
@@ -25,10 +25,11 @@ from gkflow.config.files import read_mapping
 from gkflow.db.engine import write_connection
 from gkflow.db.models import table_of
 from gkflow.db.web_models import ApiTokenRow, UserRow, WebSessionRow
-from gkflow.domain.access import NON_STAFF_ROLES, is_admin
+from gkflow.domain.access import ADMIN_ROLE, NON_STAFF_ROLES, REGISTERING_ROLES, is_admin
 from gkflow.domain.cases import Actor
-from gkflow.domain.errors import InvalidConfig, InvalidInput
+from gkflow.domain.errors import Forbidden, InvalidConfig, InvalidInput
 from gkflow.runtime import Runtime
+from gkflow.services.passwords import DEMO_PASSWORDS, check_new_password, is_demo_password, is_loopback
 
 ACCOUNTS_FILE = "accounts.yaml"
 
@@ -67,10 +68,9 @@ class Account:
         return Actor(self.username, role, self.department)
 
 
-def hash_password(password: str) -> str:
-    """An Argon2id hash of ``password`` (at least 8 characters)."""
-    if len(password) < 8:
-        raise InvalidInput("a password needs at least 8 characters", fields=["password"])
+def hash_password(password: str, *, username: str | None = None, display_name: str | None = None) -> str:
+    """The Argon2id hash of a password a person sets (InvalidInput if the policy refuses it)."""
+    check_new_password(password, username=username, display_name=display_name)
     return _hasher.hash(password)
 
 
@@ -161,13 +161,18 @@ def list_accounts(rt: Runtime) -> list[Account]:
     return sorted(merged.values(), key=lambda a: a.username)
 
 
-def authenticate(rt: Runtime, username: str, password: str) -> Account | None:
-    """The active account whose password this is, or None (as slow for an unknown user)."""
+def authenticate(rt: Runtime, username: str, password: str, *, client: str | None = None) -> Account | None:
+    """The account whose password this is, or None. A published demo password is Forbidden unless
+    ``client`` (the caller's address) is this machine."""
     account = get_account(rt, username.strip())
     if account is None or not account.active:
         _verify(_dummy_hash(), password)
         return None
-    return account if _verify(account.password_hash, password) else None
+    if not _verify(account.password_hash, password):
+        return None
+    if is_demo_password(password) and not is_loopback(client):
+        raise Forbidden("演示账号只能在本机（127.0.0.1）登录；请使用管理员为您设置的账号和密码。")
+    return account
 
 
 def active_demo_accounts(rt: Runtime) -> list[str]:
@@ -182,14 +187,15 @@ def active_demo_accounts(rt: Runtime) -> list[str]:
     return [u for u in demo if u not in overridden]
 
 
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` is a loopback address or name."""
-    if host.strip("[]") == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+def known_staff_roles(rt: Runtime) -> set[str]:
+    """The roles a staff account may hold: every role a transition of the catalogue names, plus admin
+    and the registering roles (never applicant or system)."""
+    roles = {ADMIN_ROLE, *REGISTERING_ROLES}
+    for versions in rt.catalogue.versions.values():
+        for item in versions:
+            for transition in item.transitions.values():
+                roles.update(transition.roles)
+    return roles - NON_STAFF_ROLES
 
 
 def save_user(
@@ -207,13 +213,21 @@ def save_user(
         raise InvalidInput("a username is required", fields=["username"])
     now = rt.now()
     base = get_account(rt, username)
+    new_roles = roles
     roles = roles or (base.roles if base else None)
     if not roles or any(not r or r in NON_STAFF_ROLES for r in roles):
         raise InvalidInput(
             f"staff roles are required (not {', '.join(sorted(NON_STAFF_ROLES))})", fields=["roles"]
         )
+    if new_roles:
+        known = known_staff_roles(rt)
+        unknown = sorted(set(new_roles) - known)
+        if unknown:
+            raise InvalidInput(f"unknown role(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}",
+                               fields=["roles"])
     if password is not None:
-        password_hash = hash_password(password)
+        password_hash = hash_password(password, username=username,
+                                      display_name=display_name or (base.display_name if base else None))
     elif base is not None:
         # A disabled account keeps no usable password; a re-enabled one needs a new one.
         password_hash = base.password_hash if active and base.source == "database" else "!disabled"
@@ -254,14 +268,21 @@ def disable_demo_accounts(rt: Runtime) -> list[str]:
     return disabled
 
 
+def accounts_with_demo_password(rt: Runtime) -> list[str]:
+    """Active accounts (file or database) whose stored hash matches a published demo password."""
+    return [a.username for a in list_accounts(rt)
+            if a.active and any(_verify(a.password_hash, p) for p in DEMO_PASSWORDS)]
+
+
 def refuse_demo_accounts_off_loopback(rt: Runtime, host: str) -> None:
-    """`gkflow serve` on a non-loopback address with a published demo password active is refused."""
+    """`gkflow serve` on a non-loopback address is refused while any active account's stored hash
+    still matches a published demo password (checked against the hashes, not the demo flag)."""
     if is_loopback(host):
         return
-    demo = active_demo_accounts(rt)
+    demo = accounts_with_demo_password(rt)
     if demo:
         raise InvalidConfig(
-            f"refusing to listen on {host}: demo account(s) {', '.join(demo)} are active with the "
-            "published demo password; run `gkflow users disable-demo` (or `gkflow users passwd USER`) "
+            f"refusing to listen on {host}: account(s) {', '.join(demo)} still have the published "
+            "demo password; run `gkflow users disable-demo` (or `gkflow users passwd USER`) "
             "first, or serve on 127.0.0.1"
         )

@@ -15,6 +15,7 @@ from gkflow.clock import to_utc
 from gkflow.db import case_rows
 from gkflow.db.engine import write_connection
 from gkflow.db.fastsql import FastSQL
+from gkflow.domain.bounds import check_date, check_text, check_texts
 from gkflow.domain.cases import (
     ASSIGNEE_FIELD,
     Actor,
@@ -97,6 +98,7 @@ def submit_case_in(
     phone_verified: bool = True,
 ) -> Submitted:
     """`submit_case` inside the caller's transaction (a use case that writes more in the same one)."""
+    _check_inputs(applicant, fields, received_at)
     applicant = checked_applicant(applicant)
     now = rt.now()
     # A naive time is local (Asia/Shanghai), never the server's own zone.
@@ -173,6 +175,13 @@ def checked_note(note: str | None, label: str) -> str | None:
     if len(note) > NOTE_MAX_LENGTH or has_control_characters(note, multiline=True):
         raise InvalidInput(f"“{label}”须为文字，不超过{NOTE_MAX_LENGTH}个字", fields=[label])
     return note
+def _check_inputs(applicant: Applicant, fields: Mapping[str, object] | None,
+                  received_at: datetime | None) -> None:
+    """The input bounds (gkflow.domain.bounds) of a submission, whichever door it came in by."""
+    for name in ("name", "phone", "id_number", "email", "wechat"):
+        check_text(getattr(applicant, name), name)
+    check_texts(fields)
+    check_date(received_at, "received_at")
 
 
 def fire(
@@ -214,6 +223,9 @@ def fire_in(
     """`fire` inside the caller's transaction (online correction adds its files in the same one)."""
     # `occurred_at` is when the step happened (window staff may enter it late); `stamp` is the wall
     # clock, which the outbox schedules by: a back-dated step must not look overdue for delivery.
+    check_date(occurred_at, "occurred_at")
+    check_texts(fields)
+    check_text(comment, "comment")
     stamp = rt.now()
     at = to_utc(occurred_at or stamp, rt.settings.tz)
     on = rt.local_date(at)

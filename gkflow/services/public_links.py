@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from gkflow.services.accounts import is_loopback
+from gkflow.services.passwords import is_loopback
 from gkflow.settings import Settings
 
 

@@ -14,7 +14,7 @@ from gkflow.domain.identifiers import hash_query_code, new_query_code
 from gkflow.domain.masking import mask_phone
 from gkflow.runtime import Runtime
 from gkflow.services.cases import append_event
-from gkflow.services.lookup_limits import check_lookup_allowed, record_lookup_failure
+from gkflow.services.lookup_limits import check_lookup, record_lookup_failure, record_lookup_success
 from gkflow.services.notices import direct_rows, notice_context
 from gkflow.services.phone_codes import (
     CODE_KEY,
@@ -39,15 +39,15 @@ def _purpose(case_no: str) -> str:
 def start_recovery(rt: Runtime, case_no: str, phone: str, *, client: str) -> CodeSent:
     """Send a code to the case's phone if ``phone`` is it; the same answer either way."""
     phone = checked_mobile(phone)
-    check_lookup_allowed(rt, client)
     case_no = case_no.strip().upper()
+    check_lookup(rt, client=client, case_no=case_no)
     try:
         with rt.engine.connect() as conn:
             row = case_rows.case_row(conn, case_no)
     except NotFound:
         row = None
     if row is None or row["applicant_phone"] != phone:
-        record_lookup_failure(rt, client)
+        record_lookup_failure(rt, client=client, case_no=case_no)
         return CodeSent(mask_phone(phone), rt.now() + CODE_LIFETIME, int(CODE_LIFETIME.total_seconds()))
     return request_code(rt, phone, client=client, purpose=_purpose(case_no), purpose_label="找回查询码")
 
@@ -55,8 +55,8 @@ def start_recovery(rt: Runtime, case_no: str, phone: str, *, client: str) -> Cod
 def confirm_recovery(rt: Runtime, case_no: str, phone: str, code: str, *, client: str) -> str:
     """The new query code for a right one-time code; WrongCode (a failed look-up) otherwise."""
     phone = checked_mobile(phone)
-    check_lookup_allowed(rt, client)
     case_no = case_no.strip().upper()
+    counted = check_lookup(rt, client=client, case_no=case_no)
     new_code = new_query_code()
     ensure_key(rt, CODE_KEY)
     now = rt.now()
@@ -70,8 +70,9 @@ def confirm_recovery(rt: Runtime, case_no: str, phone: str, code: str, *, client
                                fields={}, query_hash=hash_query_code(case_no, new_code), phone_verified=True)
             case_rows.insert_outbox(conn, _notices(rt, row, seq, new_code, now))
     except (WrongCode, NotFound):
-        record_lookup_failure(rt, client)
+        record_lookup_failure(rt, client=client, case_no=case_no)
         raise
+    record_lookup_success(rt, case_no=case_no, counted=counted)
     return new_code
 
 

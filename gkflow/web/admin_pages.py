@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from gkflow.delivery.outbox import retry_dead
 from gkflow.domain.errors import Conflict
 from gkflow.services.dashboard import dashboard
-from gkflow.web.deps import AdminSession, ApiAdmin, FormData, RuntimeDep, check_csrf
+from gkflow.web.deps import AdminSession, ApiAdmin, FormData, RowId, RuntimeDep, check_csrf
 from gkflow.web.svg import bar_chart, state_diagram
 from gkflow.web.templating import render
 
@@ -77,7 +77,7 @@ def dashboard_page(request: Request, rt: RuntimeDep, session: AdminSession) -> R
 
 @router.post("/admin/outbox/{message_id}/retry")
 def retry_dead_letter(
-    request: Request, rt: RuntimeDep, session: AdminSession, message_id: int, form: FormData
+    request: Request, rt: RuntimeDep, session: AdminSession, message_id: RowId, form: FormData
 ) -> Response:
     check_csrf(request, form, session)
     if not retry_dead(rt, message_id):

@@ -11,7 +11,12 @@ from gkflow.domain.access import require_may_see_case, require_staff_with_depart
 from gkflow.domain.errors import NotFound
 from gkflow.services.cases import Applicant, fire
 from gkflow.services.guide import item_for_guide, items_in_force
-from gkflow.services.lookup_limits import check_lookup_allowed, guarded_public_case, record_lookup_failure
+from gkflow.services.lookup_limits import (
+    check_lookup,
+    guarded_public_case,
+    record_lookup_failure,
+    record_lookup_success,
+)
 from gkflow.services.online import submit_online
 from gkflow.services.ratings import rate_case
 from gkflow.services.read_models import (
@@ -40,7 +45,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (409, "wrong state or stale version", "conflict"),
         (413, "a body or file over its limit", "too_large"),
         (422, "a bad field, named in the message", "invalid_input"),
-        (429, "too many failed look-ups", "rate_limited"),
+        (429, "too many failed look-ups of this case or from this client; see Retry-After", "rate_limited"),
     )
 }
 
@@ -121,12 +126,13 @@ async def lookup(rt: RuntimeDep, client: ClientKey, case_no: str, code: QueryCod
 @router.post("/cases/{case_no}/rating", status_code=201, responses=ERROR_RESPONSES)
 def rate(rt: RuntimeDep, client: ClientKey, case_no: str, body: RatingRequest) -> RatingAnswer:
     """好差评, once per completed case; a bad rating opens a rectification."""
-    check_lookup_allowed(rt, client)
+    counted = check_lookup(rt, client=client, case_no=case_no)
     try:
         rated = rate_case(rt, case_no, body.code, body.level, body.comment)
     except NotFound:
-        record_lookup_failure(rt, client)
+        record_lookup_failure(rt, client=client, case_no=case_no)
         raise
+    record_lookup_success(rt, case_no=case_no, counted=counted)
     return RatingAnswer(
         case_no=rated.case_no,
         level=rated.level,

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -35,12 +35,13 @@ from gkflow.web import (
     staff_pages,
 )
 from gkflow.web.deps import LoginRequired, RuntimeDep, page_session
-from gkflow.web.errors import http_status
+from gkflow.web.errors import error_headers, http_status
+from gkflow.web.guard import SecurityHeaders, guard_request, security_headers
 from gkflow.web.limits import BodyLimit
 from gkflow.web.log_filters import install_log_filters
 from gkflow.web.templating import make_environment, render
 
-_HTTP_CODES = {401: "forbidden", 403: "forbidden", 404: "not_found", 409: "conflict"}
+_HTTP_CODES = {401: "forbidden", 403: "forbidden", 404: "not_found", 409: "conflict", 429: "rate_limited"}
 
 
 class Health(BaseModel):
@@ -52,21 +53,27 @@ def _wants_json(request: Request) -> bool:
 
 
 def _error_response(
-    request: Request, status: int, code: str, message: str, details: dict[str, Any] | None = None
+    request: Request, status: int, code: str, message: str, details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response:
     if _wants_json(request):
         body: dict[str, Any] = {"code": code, "message": message}
         if details:
             body["details"] = details
-        return JSONResponse({"error": body}, status_code=status)
-    session = page_session(request) if request.url.path.startswith(("/staff", "/admin")) else None
-    return render(
+        return JSONResponse({"error": body}, status_code=status, headers=headers)
+    # A session is looked up only on staff pages, and never for a refused input (it may be the cookie).
+    session = (page_session(request)
+               if request.url.path.startswith(("/staff", "/admin")) and status not in (413, 414, 422)
+               else None)
+    response = render(
         request,
         "error.html",
         {"status": status, "code": code, "message": message},
         status_code=status,
         session=session,
     )
+    response.headers.update(headers or {})
+    return response
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:
@@ -76,7 +83,8 @@ def _field_name(loc: tuple[Any, ...]) -> str:
 
 async def _gkflow_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, GkflowError)
-    return _error_response(request, http_status(exc), exc.code, exc.message, exc.details or None)
+    return _error_response(request, http_status(exc), exc.code, exc.message, exc.details or None,
+                           error_headers(exc))
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
@@ -97,6 +105,18 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return _error_response(request, exc.status_code, code, message)
 
 
+async def _server_error(request: Request, exc: Exception) -> Response:
+    # Answered by Starlette's outermost middleware, outside SecurityHeaders: the headers are set here.
+    # The server logs the exception itself, personal data masked (gkflow.runtime.install_log_masking).
+    try:
+        response = _error_response(request, 500, "internal_error", "系统出错，请稍后再试")
+    except Exception:  # noqa: BLE001 - the error page itself failed: answer plainly
+        response = JSONResponse({"error": {"code": "internal_error", "message": "系统出错，请稍后再试"}},
+                                status_code=500)
+    response.headers.update(security_headers(request.url.path))
+    return response
+
+
 async def _login_required(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, LoginRequired)
     return RedirectResponse(f"/staff/login?next={quote(exc.next_url, safe='')}", status_code=303)
@@ -109,7 +129,9 @@ def healthz(rt: RuntimeDep) -> Health:
 
 def create_app(rt: Runtime) -> FastAPI:
     """The web app over ``rt``; configuration read once here, not per request."""
-    app = FastAPI(title="gkflow", version="0.1.0", description="最多跑一次 case engine: JSON API")
+    app = FastAPI(title="gkflow", version="0.1.0", description="最多跑一次 case engine: JSON API",
+                  dependencies=[Depends(guard_request)])
+    app.add_middleware(SecurityHeaders)
     app.state.rt = rt
     app.state.templates = make_environment(rt)
     app.state.channels_config = load_channels_config(rt.settings)
@@ -119,6 +141,7 @@ def create_app(rt: Runtime) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(LoginRequired, _login_required)
+    app.add_exception_handler(Exception, _server_error)
 
     app.add_api_route("/healthz", healthz, methods=["GET"], response_model=Health)
     app.add_middleware(BodyLimit)

@@ -4,17 +4,22 @@ account of a bearer token. Handlers declare what they need in their signature.""
 from __future__ import annotations
 
 import hmac
+import ipaddress
 from typing import Annotated
 from urllib.parse import parse_qsl
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
 from gkflow.domain.access import require_admin
+from gkflow.domain.bounds import MAX_ID
 from gkflow.domain.errors import Forbidden, InvalidInput, Unauthenticated
 from gkflow.runtime import Runtime
 from gkflow.services.accounts import Account
 from gkflow.services.sessions import Session, account_for_token, load_session
 from gkflow.web.templating import CSRF_COOKIE
+
+# A row id in a path: bounded, so that no id reaches the database as an integer it cannot hold.
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 SESSION_COOKIE = "gkflow_session"
 CSRF_FIELD = "csrf_token"
@@ -70,8 +75,44 @@ RawBody = Annotated[bytes, Depends(_raw_body)]
 
 
 def client_key(request: Request) -> str:
-    """Who is asking, for rate limits: the socket peer."""
-    return request.client.host if request.client else "unknown"
+    """Who is asking, for rate limits: the socket peer, or, when the peer is a proxy named in
+    GKFLOW_TRUSTED_PROXIES, the nearest address in X-Forwarded-For that is not such a proxy."""
+    peer = request.client.host if request.client else "unknown"
+    trusted = get_runtime(request).settings.trusted_proxy_networks
+    if not trusted or not _within(peer, trusted):
+        return peer
+    hops = [hop.strip() for header in request.headers.getlist("x-forwarded-for")
+            for hop in header.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            return peer  # a hop that is no address: count the proxy itself, never a made-up name
+        if not _within(hop, trusted):
+            return hop
+    return hops[0] if hops else peer
+
+
+_FORWARDING_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip")
+
+
+def direct_client(request: Request) -> str | None:
+    """The client as ``client_key`` names it, or None when an untrusted peer says it forwards for
+    someone else (a reverse proxy on this machine that is not in GKFLOW_TRUSTED_PROXIES): such a
+    request must not count as coming from this machine (the demo password works only from there)."""
+    peer = request.client.host if request.client else "unknown"
+    trusted = get_runtime(request).settings.trusted_proxy_networks
+    if not _within(peer, trusted) and any(request.headers.get(h) for h in _FORWARDING_HEADERS):
+        return None
+    return client_key(request)
+
+
+def _within(address: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
 
 
 ClientKey = Annotated[str, Depends(client_key)]

@@ -33,6 +33,13 @@ _STATUS: tuple[tuple[type[GkflowError], int], ...] = (
 )
 
 
+def error_headers(error: GkflowError) -> dict[str, str]:
+    """Headers an error answer carries: ``Retry-After`` (seconds) for RateLimited."""
+    if isinstance(error, RateLimited) and error.retry_after is not None:
+        return {"Retry-After": str(error.retry_after)}
+    return {}
+
+
 def http_status(error: GkflowError) -> int:
     """The HTTP status that answers ``error`` (400 for any other GkflowError)."""
     for kind, status in _STATUS:

@@ -19,7 +19,7 @@ from gkflow.services.materials import ACCEPTED_TYPES, Upload, received_materials
 from gkflow.services.ratings import LEVELS, rate_case, rating_of
 from gkflow.services.read_models import PublicCase, TimelineEntry
 from gkflow.web.deps import ClientKey, FormData, RuntimeDep, check_csrf
-from gkflow.web.errors import http_status
+from gkflow.web.errors import error_headers, http_status
 from gkflow.web.templating import render
 from gkflow.web.uploads import read_form_files
 
@@ -149,12 +149,14 @@ def _status_context(rt: Runtime, view: PublicCase) -> dict[str, Any]:
 
 
 def _not_found(request: Request, case_no: str, exc: GkflowError) -> Response:
-    return render(
+    response = render(
         request,
         "status_form.html",
         {"error": exc.message, "case_no": case_no},
         status_code=http_status(exc),
     )
+    response.headers.update(error_headers(exc))
+    return response
 
 
 @router.get("/status/{case_no}", response_class=HTMLResponse)

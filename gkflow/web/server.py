@@ -30,7 +30,9 @@ def run_server(host: str, port: int, with_scheduler: bool) -> None:
         scheduler = EmbeddedScheduler(rt, warm_prefect=True)
         scheduler.start()
     try:
-        config = uvicorn.Config(app, host=host, port=port, log_level="info")
+        # proxy_headers off: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1; gkflow
+        # believes it only from GKFLOW_TRUSTED_PROXIES (gkflow.web.deps.client_key).
+        config = uvicorn.Config(app, host=host, port=port, log_level="info", proxy_headers=False)
         server = uvicorn.Server(config)  # the config sets up uvicorn's loggers: filter them after it
         install_log_filters()
         server.run()

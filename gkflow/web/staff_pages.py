@@ -26,7 +26,7 @@ from gkflow.domain.masking import mask_name
 from gkflow.runtime import Runtime
 from gkflow.services.accounts import Account, authenticate
 from gkflow.services.cases import Applicant, fire, submit_case
-from gkflow.services.lookup_limits import check_lookup_allowed, record_lookup_failure
+from gkflow.services.lookup_limits import check_login, record_login_failure, record_login_success
 from gkflow.services.materials import MATERIALS_ACTION, staff_materials
 from gkflow.services.ratings import close_rectification, rectifications
 from gkflow.services.read_models import CaseView
@@ -37,11 +37,13 @@ from gkflow.web.deps import (
     SESSION_COOKIE,
     ClientKey,
     FormData,
+    RowId,
     RuntimeDep,
     StaffSession,
     check_csrf,
+    direct_client,
 )
-from gkflow.web.errors import http_status
+from gkflow.web.errors import error_headers, http_status
 from gkflow.web.staff_files import form_fields
 from gkflow.web.templating import render, set_cookie
 
@@ -67,25 +69,27 @@ def login(request: Request, rt: RuntimeDep, client: ClientKey, form: FormData) -
     check_csrf(request, form, None)
     username = form.get("username", "").strip()
     target = _safe_next(form.get("next"))
-    key = "login:" + client
     try:
-        check_lookup_allowed(rt, key)
+        counted = check_login(rt, client=client, username=username)
+        account = authenticate(rt, username, form.get("password", ""), client=direct_client(request))
     except GkflowError as exc:
-        return render(
+        refused = render(
             request,
             "login.html",
             {"next": target, "error": exc.message, "username": username},
             status_code=http_status(exc),
         )
-    account = authenticate(rt, username, form.get("password", ""))
+        refused.headers.update(error_headers(exc))
+        return refused
     if account is None:
-        record_lookup_failure(rt, key)
+        record_login_failure(rt, client=client, username=username)
         return render(
             request,
             "login.html",
             {"next": target, "error": "用户名或密码错误", "username": username},
             status_code=401,
         )
+    record_login_success(rt, username=username, counted=counted)
     token, _session = open_session(rt, account)
     response = RedirectResponse(target, status_code=303)
     set_cookie(request, response, SESSION_COOKIE, token, max_age=8 * 3600)
@@ -321,7 +325,7 @@ def rectifications_page(request: Request, rt: RuntimeDep, session: StaffSession)
 
 @router.post("/rectifications/{rectification_id}/close")
 def close_rectification_form(
-    request: Request, rt: RuntimeDep, session: StaffSession, rectification_id: int, form: FormData
+    request: Request, rt: RuntimeDep, session: StaffSession, rectification_id: RowId, form: FormData
 ) -> Response:
     check_csrf(request, form, session)
     account = session.account

@@ -1,4 +1,4 @@
-"""Pages: the Jinja2 environment, rendering with the security headers every page carries, cookies."""
+"""Pages: the Jinja2 environment, rendering (uncached), cookies."""
 
 from __future__ import annotations
 
@@ -18,16 +18,9 @@ from gkflow.services.sessions import Session
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 CSRF_COOKIE = "gkflow_csrf"
 
-PAGE_HEADERS = {
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; form-action 'self'; "
-        "frame-ancestors 'none'"
-    ),
-    "Cache-Control": "no-store",
-}
+# The security headers (CSP, nosniff, frame-ancestors, Referrer-Policy) are added to every response by
+# gkflow.web.guard.SecurityHeaders; pages also stay out of caches (they may show personal data).
+PAGE_HEADERS = {"Cache-Control": "no-store"}
 
 
 def _local_dt(value: datetime | str | None, rt: Runtime, fmt: str = "%Y-%m-%d %H:%M") -> str:

@@ -4,18 +4,15 @@ a runtime installed for the flows run in the test process."""
 from __future__ import annotations
 
 import gc
-import os
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
 from gkflow.delivery.config import ChannelsConfig
 from gkflow.runtime import Runtime
-from tests.conftest import IN_CI
 
 
 @pytest.fixture(scope="session")
@@ -65,31 +62,3 @@ def flow_rt(sqlite_rt: Runtime, flows_use: Callable[[Runtime], Runtime], tmp_pat
     use_channels_config(ChannelsConfig(inbox_dir=tmp_path / "inbox", quiet_start="00:00", quiet_end="00:00"))
     yield sqlite_rt
     use_channels_config(None)
-
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Debian's headless Chromium driven by Playwright (no browser download); skipped without it
-    outside CI, a failure in CI."""
-    if not os.path.exists(CHROMIUM):
-        if IN_CI:
-            pytest.fail(f"{CHROMIUM} is missing in CI (.ci/run installs Debian's chromium package)")
-        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium) — browser tests skipped")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()

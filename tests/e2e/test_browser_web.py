@@ -100,7 +100,7 @@ def test_a_clerk_registers_a_case_advances_it_to_completion_and_sees_a_conflict(
         page.click("a:has-text('进入办件')")
         page.click("form[data-action=accept] button")
         assert "已办理：受理" in page.locator("p.ok").inner_text()
-        page.fill("form[data-action=decide] input[name=f_outcome]", "予以公开")
+        page.fill("form[data-action=decide] [name=f_outcome]", "予以公开")
         page.click("form[data-action=decide] button")
         assert "当前环节：已作出答复" in page.content()
 

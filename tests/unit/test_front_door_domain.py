@@ -176,7 +176,7 @@ def test_an_older_version_may_keep_untyped_fields_but_the_newest_may_not(tmp_pat
     loaded, problems = load_catalogue_files(tmp_path, root=tmp_path)
     assert problems == []
     old, new = (v.item.transitions["decide"].fields[0] for v in loaded)
-    assert (old.type, old.typed, old.max_length) == (FieldType.TEXT, False, 2000)
+    assert (old.type, old.typed, old.max_length) == (FieldType.MULTILINE, False, 2000)  # free text as before
     assert (new.type, new.options) == (FieldType.CHOICE, ("准予", "不予"))
 
 
@@ -200,4 +200,4 @@ def test_every_item_in_force_from_december_2026_types_every_field_and_the_outcom
     assert any(o.startswith("部分公开") for o in outcome.options)  # Art. 37
     assert gov.transitions["request_correction"].fields[-1].type is FieldType.DATE
     old = catalogue.in_force("gov-info-request", date(2018, 1, 2))
-    assert old.version == 1 and old.transitions["decide"].fields[0].type is FieldType.TEXT
+    assert old.version == 1 and old.transitions["decide"].fields[0].type is FieldType.MULTILINE

@@ -114,7 +114,7 @@ def test_a_good_file_loads() -> None:
         (
             "effective_from: 2026-12-01",
             "effective_from: 2026-13-01",
-            "area.yaml:7: YAML syntax error: '2026-13-01' is not a real date (month must be in 1..12)",
+            "area.yaml:7: '2026-13-01' is not a real date (month must be in 1..12)",
         ),
         (
             "        text: 20个工作日内及时公开。\n",

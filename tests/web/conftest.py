@@ -32,7 +32,8 @@ def app_rt(sqlite_rt: Runtime) -> Runtime:
 
 @pytest.fixture
 def client(app_rt: Runtime) -> Iterator[TestClient]:
-    with TestClient(create_app(app_rt), follow_redirects=False) as c:
+    # From this machine, as a clerk trying the demo accounts would be (they log in only from loopback).
+    with TestClient(create_app(app_rt), follow_redirects=False, client=("127.0.0.1", 50000)) as c:
         yield c
 
 

@@ -19,7 +19,7 @@ from tests.web.conftest import GOV_DEPT, complete_gov, partner_headers, submit_g
 
 @pytest.fixture
 def api(rt: Runtime) -> TestClient:
-    return TestClient(create_app(rt), follow_redirects=False)
+    return TestClient(create_app(rt), follow_redirects=False, client=("127.0.0.1", 50000))
 
 
 def _completed(api: TestClient, rt: Runtime) -> dict:

@@ -103,7 +103,7 @@ def test_the_catalogue_lists_versions_and_draws_each_state_diagram(client):
 def test_serving_off_loopback_is_refused_while_a_demo_account_is_active(app_rt):
     refuse_demo_accounts_off_loopback(app_rt, "127.0.0.1")
     refuse_demo_accounts_off_loopback(app_rt, "::1")
-    with pytest.raises(InvalidConfig, match="demo account"):
+    with pytest.raises(InvalidConfig, match="published demo password"):
         refuse_demo_accounts_off_loopback(app_rt, "0.0.0.0")
     for username in active_demo_accounts(app_rt):
         save_user(app_rt, username, password=None, active=False)
@@ -116,7 +116,7 @@ def test_users_cli_disables_demo_accounts_and_adds_real_ones(sqlite_rt, monkeypa
     monkeypatch.setenv("GKFLOW_DATABASE_URL", sqlite_rt.settings.db_url)
     runner = CliRunner()
     result = runner.invoke(app, ["serve", "--host", "0.0.0.0", "--port", "1"])
-    assert result.exit_code == 1 and "demo account" in result.output
+    assert result.exit_code == 1 and "published demo password" in result.output
     result = runner.invoke(app, ["users", "disable-demo", "--json"])
     assert result.exit_code == 0 and "clerk" in result.output
     result = runner.invoke(
@@ -131,14 +131,14 @@ def test_users_cli_disables_demo_accounts_and_adds_real_ones(sqlite_rt, monkeypa
             "格尔木市人民政府办公室",
             "--password-stdin",
         ],
-        input="a-long-password\n",
+        input="Qarhan-salt-lake-2026\n",
     )
     assert result.exit_code == 0, result.output
     result = runner.invoke(app, ["users", "token", "li", "--json"])
     assert result.exit_code == 0 and '"token": "gk_' in result.output
     from gkflow.services.accounts import authenticate
 
-    assert authenticate(sqlite_rt, "li", "a-long-password") is not None
+    assert authenticate(sqlite_rt, "li", "Qarhan-salt-lake-2026") is not None
     assert authenticate(sqlite_rt, "clerk", "gkflow-demo") is None
 
 
