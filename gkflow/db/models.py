@@ -81,6 +81,13 @@ class CaseRow(SQLModel, table=True):
         Index("ix_cases_department_open", "department", "closed_at"),
         Index("ix_cases_item_state", "item_code", "state"),
         Index("ix_cases_promised_due_open", "closed_at", "promised_due"),
+        # The worklist's tabs and orders (gkflow.services.case_search): by department, and by the
+        # 承办 department a case was assigned to; open cases by promised due date, all by receipt.
+        Index("ix_cases_department_due", "department", "closed_at", "promised_due", "id"),
+        Index("ix_cases_assigned_due", "assigned_department", "closed_at", "promised_due"),
+        Index("ix_cases_department_received", "department", "received_at", "id"),
+        Index("ix_cases_received", "received_at", "id"),
+        Index("ix_cases_closed", "closed_at", "id"),
     )
 
 
@@ -147,3 +154,15 @@ class CaseWarningRow(SQLModel, table=True):
     step_seq: int = 0  # for step warnings, the event that entered the step
     due_on: date
     raised_at: datetime
+
+
+class CaseSearchTermRow(SQLModel, table=True):
+    """One short term a case is found by (gkflow.domain.search): parts of its number and applicant's
+    name, the phone's last four digits. Written with the case, never updated."""
+
+    __tablename__ = "case_search_terms"
+    # SQLite: the primary key is the table (no rowid), so a look-up is one B-tree range.
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    term: str = Field(primary_key=True)
+    case_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))

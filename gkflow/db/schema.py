@@ -28,6 +28,7 @@ POSTGRES_TRIGGERS = [
 def create_schema(engine: Engine) -> None:
     SQLModel.metadata.create_all(engine)
     _add_missing_columns(engine)
+    _add_missing_indexes(engine)
     statements = SQLITE_TRIGGERS if engine.dialect.name == "sqlite" else POSTGRES_TRIGGERS
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
@@ -35,6 +36,13 @@ def create_schema(engine: Engine) -> None:
             conn.execute(text("SELECT pg_advisory_xact_lock(727001)"))
         for statement in statements:
             conn.exec_driver_sql(statement)
+
+
+def _add_missing_indexes(engine: Engine) -> None:
+    """An index added to a model is created on an existing table (create_all only makes new tables)."""
+    for table in SQLModel.metadata.sorted_tables:
+        for index in table.indexes:
+            index.create(engine, checkfirst=True)
 
 
 def _add_missing_columns(engine: Engine) -> None:

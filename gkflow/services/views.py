@@ -171,6 +171,7 @@ _SYSTEM_ACTION_LABELS = {
     "warning_yellow": "黄牌预警",
     "warning_red": "红牌预警",
     "rated": "评价",
+    "query_code_reissued": "重置查询码",
 }
 
 

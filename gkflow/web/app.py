@@ -18,7 +18,17 @@ from gkflow.domain.errors import GkflowError
 from gkflow.publication.config import site_dir
 from gkflow.runtime import Runtime
 from gkflow.services.health import database_answers
-from gkflow.web import admin_pages, api, intake, public_pages, receipts, site, staff_pages
+from gkflow.web import (
+    admin_pages,
+    api,
+    intake,
+    public_pages,
+    receipts,
+    registration_pages,
+    site,
+    staff_pages,
+    worklist_pages,
+)
 from gkflow.web.deps import LoginRequired, RuntimeDep, page_session
 from gkflow.web.errors import http_status
 from gkflow.web.templating import make_environment, render
@@ -105,6 +115,7 @@ def create_app(rt: Runtime) -> FastAPI:
 
     app.add_api_route("/healthz", healthz, methods=["GET"], response_model=Health)
     for router in (api.router, intake.router, receipts.router, public_pages.router, staff_pages.router,
+                   worklist_pages.router, registration_pages.router,
                    admin_pages.router, admin_pages.api_router, site.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")

@@ -1,0 +1,207 @@
+"""The SQL of case search (the staff worklist, `GET /api/staff/cases`, `gkflow case list`).
+
+Each tab reads one index in its own order and pages by keyset (the last row's sort key and id), so
+page 100 costs what page 1 does. Search terms narrow the cases through `case_search_terms`
+(gkflow.domain.search); filters are plain indexed columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    tuple_,
+)
+
+from gkflow.db.case_rows import cases_t
+from gkflow.db.models import CaseSearchTermRow, CaseWarningRow, table_of
+from gkflow.domain.search import ExactCase, ReceivedOn, Term, Token
+
+terms_t = table_of(CaseSearchTermRow)
+warnings_t = table_of(CaseWarningRow)
+
+Tab = Literal["open", "week", "overdue", "completed", "all"]
+TABS: tuple[Tab, ...] = ("open", "week", "overdue", "completed", "all")
+WEEK_DAYS = 7
+
+# The columns a worklist row needs (not the JSON blobs).
+LIST_COLUMNS = (
+    "id", "case_no", "item_code", "item_version", "department", "assigned_department", "state",
+    "version", "applicant_name", "applicant_phone", "received_at", "received_on", "clock_running",
+    "statutory_days", "statutory_anchor", "statutory_used", "promised_days", "promised_anchor",
+    "promised_used", "extended", "statutory_due", "statutory_due_provisional", "promised_due",
+    "promised_due_provisional", "step_due", "closed_at",
+)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Everything but the tab and the page: who sees what, and what the clerk asked for."""
+
+    department: str | None = None  # the department (主办 or 承办) whose cases are shown; None: all
+    item: str | None = None
+    state: str | None = None
+    received_from: date | None = None
+    received_to: date | None = None
+    warned: bool = False
+    tokens: Sequence[Token] = ()
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a page ends: the sort phase, the last row's sort key and its id."""
+
+    phase: str
+    key: Any
+    id: int
+
+
+def insert_terms(conn: Connection, case_id: int, terms: Iterable[str]) -> None:
+    """Store a new case's search terms (in its own transaction)."""
+    rows = [{"term": term, "case_id": case_id} for term in sorted(set(terms))]
+    if rows:
+        conn.execute(terms_t.insert(), rows)
+
+
+def _token_condition(token: Token) -> ColumnElement[bool]:
+    c = cases_t.c
+    if isinstance(token, ExactCase):
+        return c.case_no == token.case_no
+    if isinstance(token, ReceivedOn):
+        return c.received_on == token.day
+    assert isinstance(token, Term)
+    condition: ColumnElement[bool] = c.id.in_(
+        select(terms_t.c.case_id).where(terms_t.c.term == token.term).scalar_subquery()
+    )
+    if token.name_contains:
+        condition = and_(condition, c.applicant_name.contains(token.name_contains, autoescape=True))
+    if token.phone_is:
+        condition = and_(condition, c.applicant_phone == token.phone_is)
+    return condition
+
+
+def base_conditions(filters: Filters) -> list[ColumnElement[bool]]:
+    """The conditions every tab shares."""
+    c = cases_t.c
+    conditions: list[ColumnElement[bool]] = []
+    if filters.department is not None:
+        conditions.append(or_(c.department == filters.department,
+                              c.assigned_department == filters.department))
+    if filters.item:
+        conditions.append(c.item_code == filters.item)
+    if filters.state:
+        conditions.append(c.state == filters.state)
+    if filters.received_from:
+        conditions.append(c.received_on >= filters.received_from)
+    if filters.received_to:
+        conditions.append(c.received_on <= filters.received_to)
+    if filters.warned:
+        conditions.append(exists().where(warnings_t.c.case_id == c.id))
+    conditions += [_token_condition(token) for token in filters.tokens]
+    return conditions
+
+
+def tab_conditions(tab: Tab, today: date) -> list[ColumnElement[bool]]:
+    """What a tab adds: open, due within a week, overdue (promised date passed), completed, all."""
+    c = cases_t.c
+    if tab == "open":
+        return [c.closed_at.is_(None)]
+    if tab == "week":
+        return [c.closed_at.is_(None), c.promised_due >= today,
+                c.promised_due < today + timedelta(days=WEEK_DAYS)]
+    if tab == "overdue":
+        return [c.closed_at.is_(None), c.promised_due < today]
+    if tab == "completed":
+        return [c.closed_at.is_not(None)]
+    return []
+
+
+def count_tabs(conn: Connection, filters: Filters, today: date) -> dict[str, int]:
+    """How many cases each tab holds with these filters (all = open + completed)."""
+    base = base_conditions(filters)
+    counts = {
+        tab: int(conn.execute(
+            select(func.count()).select_from(cases_t).where(*base, *tab_conditions(tab, today))
+        ).scalar_one())
+        for tab in ("open", "week", "overdue", "completed")
+    }
+    counts["all"] = counts["open"] + counts["completed"]
+    return counts
+
+
+def _phases(tab: Tab) -> list[str]:
+    if tab in ("open",):
+        return ["due", "stopped"]  # running clocks by promised date, then stopped clocks
+    if tab in ("week", "overdue"):
+        return ["due"]
+    return ["closed"] if tab == "completed" else ["received"]
+
+
+def _page_query(phase: str, after: Position | None) -> tuple[list[ColumnElement[bool]], list[Any], str]:
+    """Conditions, order and the sort-key column of one phase, starting after ``after``."""
+    c = cases_t.c
+    if phase == "due":
+        conditions = [c.promised_due.is_not(None)]
+        if after is not None:
+            conditions.append(tuple_(c.promised_due, c.id) > tuple_(
+                bindparam("k", after.key, type_=c.promised_due.type), bindparam("i", after.id)))
+        return conditions, [c.promised_due, c.id], "promised_due"
+    if phase == "stopped":
+        conditions = [c.promised_due.is_(None)]
+        if after is not None:
+            conditions.append(c.id > after.id)
+        return conditions, [c.id], "id"
+    column = c.closed_at if phase == "closed" else c.received_at
+    conditions = []
+    if after is not None:
+        conditions.append(tuple_(column, c.id) < tuple_(
+            bindparam("k", after.key, type_=column.type), bindparam("i", after.id)))
+    return conditions, [column.desc(), c.id.desc()], column.name
+
+
+def page(
+    conn: Connection, filters: Filters, tab: Tab, today: date, *, after: Position | None, limit: int
+) -> tuple[list[dict[str, Any]], Position | None]:
+    """Up to ``limit`` rows of a tab after ``after``, and where the next page starts (None: the end)."""
+    columns = [cases_t.c[name] for name in LIST_COLUMNS]
+    base = [*base_conditions(filters), *tab_conditions(tab, today)]
+    phases = _phases(tab)
+    if after is not None and after.phase in phases:
+        phases = phases[phases.index(after.phase):]
+    rows: list[dict[str, Any]] = []
+    for phase in phases:
+        conditions, order, key_column = _page_query(phase, after if after and after.phase == phase else None)
+        wanted = limit + 1 - len(rows)
+        query: Select[Any] = select(*columns).where(*base, *conditions).order_by(*order).limit(wanted)
+        found = [dict(r) | {"_phase": phase, "_key": key_column} for r in conn.execute(query).mappings()]
+        rows += found
+        if len(rows) > limit:
+            break
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if not more or not rows:
+        return rows, None
+    last = rows[-1]
+    key = last[last["_key"]]
+    return rows, Position(last["_phase"], key, int(last["id"]))
+
+
+def key_from_text(phase: str, text: str) -> date | datetime | int:
+    """A cursor's sort key back in its column's type."""
+    if phase == "due":
+        return date.fromisoformat(text)
+    if phase == "stopped":
+        return int(text)
+    return datetime.fromisoformat(text)
