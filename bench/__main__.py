@@ -14,7 +14,7 @@ import tempfile
 import traceback
 from pathlib import Path
 
-MODULES = ["transitions", "lookup", "dispatch", "publication", "web"]
+MODULES = ["transitions", "lookup", "search", "dispatch", "publication", "web"]
 
 
 def main(argv: list[str]) -> int:

@@ -31,6 +31,7 @@ from gkflow.services.read_models import CaseListEntry, CasePage, TabCounts
 from gkflow.services.views import live_warnings, local_iso
 
 MAX_LIMIT = 200
+COUNT_CAP = 10_000  # tab counts stop here (shown as "10000+")
 
 
 def encode_cursor(tab: str, position: Position) -> str:
@@ -86,11 +87,11 @@ def search_cases(
     today = rt.local_date(rt.now())
     with rt.engine.connect() as conn:
         rows, position = case_search.page(conn, filters, chosen, today, after=after, limit=limit)
-        counts = case_search.count_tabs(conn, filters, today)
+        counts = case_search.count_tabs(conn, filters, today, cap=COUNT_CAP)
     return CasePage(
         items=[list_entry(rt, row, today) for row in rows],
         next_cursor=encode_cursor(chosen, position) if position else None,
-        counts=TabCounts(**counts),
+        counts=TabCounts(**counts, capped_at=COUNT_CAP),
     )
 
 

@@ -210,13 +210,15 @@ class CaseListEntry(_Model):
 
 
 class TabCounts(_Model):
-    """How many cases each worklist tab holds with the same search and filters."""
+    """How many cases each worklist tab holds with the same search and filters; a count above
+    ``capped_at`` is reported as ``capped_at + 1`` (shown as "10000+")."""
 
     all: int
     open: int
     week: int = Field(description="open, promised date within the next 7 days")
     overdue: int = Field(description="open, promised date passed")
     completed: int
+    capped_at: int
 
 
 class CasePage(_Model):

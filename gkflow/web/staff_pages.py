@@ -24,6 +24,7 @@ from gkflow.services.ratings import close_rectification, rectifications
 from gkflow.services.read_models import CaseView
 from gkflow.services.sessions import Session, close_session, open_session
 from gkflow.services.views import show_case
+from gkflow.services.window import slip_kind
 from gkflow.web.deps import (
     SESSION_COOKIE,
     ClientKey,
@@ -33,6 +34,7 @@ from gkflow.web.deps import (
     check_csrf,
 )
 from gkflow.web.errors import http_status
+from gkflow.web.registration_pages import SLIP_TITLES
 from gkflow.web.templating import render, set_cookie
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
@@ -105,7 +107,14 @@ def _case_context(rt: Runtime, session: Session, case_no: str) -> dict[str, Any]
         for transition in item.transitions_from(view.state)
     ]
     labels = {t.name: {f.name: f.label for f in t.fields} for t in item.transitions.values()}
+    outcome = next((e.fields["outcome"] for e in reversed(view.timeline) if e.fields.get("outcome")), None)
+    on_time = None
+    if view.final and view.closed_at and view.promised_due:
+        on_time = view.closed_at[:10] <= view.promised_due
     return {
+        "outcome": outcome,
+        "on_time": on_time,
+        "slip_title": SLIP_TITLES[slip_kind(item, [e.action for e in view.timeline])],
         "view": view,
         "item": item,
         "actions": actions,
@@ -166,8 +175,8 @@ def case_action(
 def _plain_failure(exc: GkflowError, view: CaseView) -> str:
     if isinstance(exc, Conflict) or exc.code == "transition_not_allowed":
         return (
-            f"操作未执行：他人已先行办理此件，办件现为“{view.state_label}”（第{view.version}版）。"
-            f"请查看下方最新办理记录后再操作。（{exc.message}）"
+            f"操作未执行：此件已先行办理（他人或您在其他页面），办件现为“{view.state_label}”"
+            f"（记录版本 {view.version}）。请查看下方最新办理记录后再操作。"
         )
     if isinstance(exc, InvalidInput):
         return f"请补全必填项：{exc.message}"

@@ -124,8 +124,8 @@ def test_a_clerk_registers_a_case_advances_it_to_completion_and_sees_a_conflict(
         page.fill("input[name=phone]", "13800001111")
         page.fill("input[name=f_requested_information]", "2025年部门决算")
         page.check("input[name=material_0]")
-        page.click("button:has-text('登记并打印受理回执')")
-        assert page.locator("h1").inner_text() == "受理回执"
+        page.click("button:has-text('登记并打印登记回执')")
+        assert page.locator("h1").inner_text() == "政府信息公开申请登记回执"
         case_no = page.locator("#case-no").inner_text()
         assert len(page.locator("#query-code").inner_text()) == 8
         assert page.locator(".qr svg").count() == 1
@@ -146,10 +146,12 @@ def test_a_clerk_registers_a_case_advances_it_to_completion_and_sees_a_conflict(
 
         rival.click("form[data-action=deliver] button")
         alert = rival.locator("p.alert").inner_text()
-        assert "他人已先行办理此件" in alert and "已办结" in alert
+        assert "此件已先行办理" in alert and "已办结" in alert
 
         page.goto(f"{server}/staff")
-        assert case_no not in page.content()  # completed cases leave the worklist
+        assert case_no not in page.content()  # completed cases leave the open tab …
+        page.click("a[data-tab=completed]")
+        assert case_no in page.content()  # … for the completed one
     finally:
         clerk.close()
         other.close()

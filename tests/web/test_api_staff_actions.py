@@ -114,7 +114,8 @@ def test_the_worklist_api_lists_only_the_department_s_open_cases(client, bearer)
     assert [r["case_no"] for r in rows] == [mine["case_no"]]
     assert rows[0]["department"] == GOV_DEPT and rows[0]["days_left"] == 15
     assert rows[0]["days_unit"] == "working" and rows[0]["applicant"] == "张**"
-    assert answer["counts"] == {"all": 2, "open": 1, "week": 0, "overdue": 0, "completed": 1}
+    assert answer["counts"] == {"all": 2, "open": 1, "week": 0, "overdue": 0, "completed": 1,
+                                "capped_at": 10000}
     assert answer["next_cursor"] is None
     assert client.get("/api/staff/cases", headers=bearer("safety")).json()["items"] == []
 

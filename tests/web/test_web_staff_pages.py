@@ -124,7 +124,8 @@ def test_a_conflict_is_shown_plainly_when_someone_else_acted_first(client):
         },
     )
     assert response.status_code == 409
-    assert "他人已先行办理此件" in response.text and "审查办理中" in response.text
+    assert "此件已先行办理" in response.text and "审查办理中" in response.text
+    assert "someone else" not in response.text  # no English tail
 
 
 def test_a_missing_field_is_named_and_the_typed_values_are_kept(client):
