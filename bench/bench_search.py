@@ -168,7 +168,7 @@ def run() -> list[dict[str, object]]:
 def _measure(rt: Runtime, mix: list[dict[str, Any]], seeded_s: float) -> dict[str, object]:
     captured: list[tuple[str, Any]] = []
 
-    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
         captured.append((statement, parameters))
 
     def gk(spec: dict[str, Any]) -> int:
