@@ -202,6 +202,12 @@ def _measure(rt: Runtime, mix: list[dict[str, Any]], seeded_s: float) -> dict[st
         timings["gk"].append((t1 - t0) * 1000)
         timings["raw"].append((t2 - t1) * 1000)
     raw.close()
+    if os.environ.get("GKFLOW_BENCH_SLOWEST"):  # which queries make the tail
+        import sys
+
+        slowest = sorted(zip(timings["gk"], timings["raw"], mix, strict=True), key=lambda t: -t[0])[:15]
+        for gk_ms, raw_ms, spec in slowest:
+            print(f"{gk_ms:8.1f} {raw_ms:8.1f} {spec}", file=sys.stderr)
     return figure(
         "worklist.search", percentile(timings["gk"], 0.99), "ms", percentile(timings["raw"], 0.99),
         higher_is_better=False, cases=N_CASES, queries=len(mix), found_share=round(found / len(mix), 3),

@@ -21,6 +21,7 @@ from gkflow.services.health import database_answers
 from gkflow.web import (
     admin_pages,
     api,
+    console_pages,
     intake,
     public_pages,
     receipts,
@@ -116,7 +117,7 @@ def create_app(rt: Runtime) -> FastAPI:
     app.add_api_route("/healthz", healthz, methods=["GET"], response_model=Health)
     for router in (api.router, intake.router, receipts.router, public_pages.router, staff_pages.router,
                    worklist_pages.router, registration_pages.router,
-                   admin_pages.router, admin_pages.api_router, site.router):
+                   admin_pages.router, admin_pages.api_router, console_pages.router, site.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     return app
