@@ -50,7 +50,11 @@ def publish_run(
     json_: JsonFlag = False,
 ) -> None:
     """Publish one period now (a re-run with changed data is a new version)."""
+    from gkflow.publication.tasks import task_spec
+
     rt = runtime()
+    # Bad input is one line with its code, before Prefect's start-up (seconds) or its traceback.
+    task_spec(task).parse_period(period)
     _prefect_ready(rt)
     from flows.publication import publish_period_flow, run_flow
     from flows.runtime import use_runtime

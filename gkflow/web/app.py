@@ -21,6 +21,7 @@ from gkflow.services.health import database_answers
 from gkflow.web import (
     admin_pages,
     api,
+    api_docs,
     console_pages,
     intake,
     public_pages,
@@ -103,7 +104,8 @@ def healthz(rt: RuntimeDep) -> Health:
 
 def create_app(rt: Runtime) -> FastAPI:
     """The web app over ``rt``; configuration read once here, not per request."""
-    app = FastAPI(title="gkflow", version="0.1.0", description="最多跑一次 case engine: JSON API")
+    app = FastAPI(title="gkflow", version="0.1.0", description="最多跑一次 case engine: JSON API",
+                  docs_url=None, redoc_url=None)  # /docs is served offline by api_docs
     app.state.rt = rt
     app.state.templates = make_environment(rt)
     app.state.channels_config = load_channels_config(rt.settings)
@@ -119,5 +121,6 @@ def create_app(rt: Runtime) -> FastAPI:
                    worklist_pages.router, registration_pages.router,
                    admin_pages.router, admin_pages.api_router, console_pages.router, site.router):
         app.include_router(router)
+    api_docs.mount(app)  # before /static, so /static/swagger is not shadowed
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     return app

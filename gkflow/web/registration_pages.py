@@ -52,13 +52,17 @@ def register_form(
     registering_role(session.account)
     items = department_items(rt, session.account)
     chosen = next((i for i in items if i.code == item), None)
-    return render(
+    response = render(
         request,
         "register.html",
         {"items": items, "chosen": chosen, "error": None, "values": {},
          "form_token": secrets.token_urlsafe(24)},
         session=session,
     )
+    # The back button must bring back this very form (and its token) from the browser's cache, not a
+    # fresh one with a new token: no-store would make a resubmission after "back" a second case.
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
 
 
 @router.post("/register", response_class=HTMLResponse)
