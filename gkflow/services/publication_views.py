@@ -62,7 +62,19 @@ def ledger_view(rt: Runtime, *, task: str | None = None) -> dict[str, Any]:
     owed = [{**e, "title": titles.get(e["task"], e["task"])} for e in entries if e["status"] == ledger.DUE]
     owed.sort(key=lambda r: (not r["late"], r["due_on"]))
     return {"available": True, "reason": None, "recorded": rows, "owed": owed, "fresh": not recorded,
-            "titles": titles}
+            "titles": titles, "backfill": backfill_commands(owed)}
+
+
+def backfill_commands(owed: list[dict[str, Any]]) -> list[str]:
+    """The `gkflow publish backfill` command that publishes each task's owed periods."""
+    spans: dict[tuple[str, str], list[str]] = {}
+    for row in owed:
+        spans.setdefault((row["task"], row["subject"]), []).append(row["period"])
+    return [
+        f"gkflow publish backfill {task} --from {min(periods)} --to {max(periods)}"
+        + (f" --project {subject}" if subject else "")
+        for (task, subject), periods in sorted(spans.items())
+    ]
 
 
 def punctuality(rt: Runtime) -> dict[str, Any]:

@@ -107,6 +107,7 @@ def _case_context(rt: Runtime, session: Session, case_no: str) -> dict[str, Any]
         for transition in item.transitions_from(view.state)
     ]
     labels = {t.name: {f.name: f.label for f in t.fields} for t in item.transitions.values()}
+    labels["submit"] = {f.name: f.label for f in item.submit_fields}
     outcome = next((e.fields["outcome"] for e in reversed(view.timeline) if e.fields.get("outcome")), None)
     on_time = None
     if view.final and view.closed_at and view.promised_due:

@@ -90,7 +90,8 @@ def line_chart(
     for i, (label, value) in enumerate(points):
         x = left + i * step
         if i % max(1, len(points) // 6) == 0 or i == len(points) - 1:
-            parts.append(f'<text x="{x:.1f}" y="{height - 10}" text-anchor="middle" fill="#52606d">'
+            anchor = "end" if i == len(points) - 1 else "middle"
+            parts.append(f'<text x="{x:.1f}" y="{height - 10}" text-anchor="{anchor}" fill="#52606d">'
                          f"{escape(label)}</text>")
         if value is None:
             if len(segment) > 1:
