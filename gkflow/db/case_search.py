@@ -161,6 +161,7 @@ def _phases(tab: Tab) -> list[str]:
 def _page_query(phase: str, after: Position | None) -> tuple[list[ColumnElement[bool]], list[Any], str]:
     """Conditions, order and the sort-key column of one phase, starting after ``after``."""
     c = cases_t.c
+    conditions: list[ColumnElement[bool]]
     if phase == "due":
         conditions = [c.promised_due.is_not(None)]
         if after is not None:

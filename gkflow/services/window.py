@@ -127,13 +127,9 @@ def code_for_slip(rt: Runtime, case_no: str, code: str | None) -> str | None:
     """``code`` if it is the case's current query code (it came back from this clerk's browser)."""
     if not code:
         return None
-    row = case_rows_of(rt, case_no)
-    return code if query_code_matches(case_no, code, row["query_hash"]) else None
-
-
-def case_rows_of(rt: Runtime, case_no: str) -> dict[str, object]:
     with rt.engine.connect() as conn:
-        return case_rows.case_row(conn, case_no)
+        stored = str(case_rows.case_row(conn, case_no)["query_hash"])
+    return code if query_code_matches(case_no, code, stored) else None
 
 
 def reissue_query_code(rt: Runtime, case_no: str, actor: Actor) -> str:

@@ -89,7 +89,7 @@ def line_chart(
     segment: list[str] = []
     for i, (label, value) in enumerate(points):
         x = left + i * step
-        if i % max(1, len(points) // 6) == 0 or i == len(points) - 1:
+        if (len(points) - 1 - i) % max(1, len(points) // 6) == 0:  # counted from the newest month
             anchor = "end" if i == len(points) - 1 else "middle"
             parts.append(f'<text x="{x:.1f}" y="{height - 10}" text-anchor="{anchor}" fill="#52606d">'
                          f"{escape(label)}</text>")
