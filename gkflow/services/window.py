@@ -25,6 +25,7 @@ from gkflow.domain.identifiers import (
 )
 from gkflow.domain.items import ItemVersion
 from gkflow.runtime import Runtime
+from gkflow.services.accounts import get_account
 from gkflow.services.cases import Applicant, append_event, submit_case_in
 from gkflow.services.views import load_events
 
@@ -96,7 +97,7 @@ class SlipFacts:
 
     kind: SlipKind
     materials: list[str]
-    registered_by: str | None
+    registered_by: str | None  # the clerk's display name
     code_reissued: bool
 
 
@@ -115,10 +116,11 @@ def slip_facts(rt: Runtime, case_id: int, case_no: str, item: ItemVersion) -> Sl
             select(registrations_t.c.materials, registrations_t.c.username)
             .where(registrations_t.c.case_no == case_no)
         ).first()
+    clerk = get_account(rt, row[1]) if row else None
     return SlipFacts(
         kind=slip_kind(item, actions),
         materials=json.loads(row[0]) if row else [],
-        registered_by=row[1] if row else None,
+        registered_by=(clerk.display_name if clerk else row[1]) if row else None,
         code_reissued=QUERY_CODE_REISSUED in actions,
     )
 

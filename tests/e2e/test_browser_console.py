@@ -98,8 +98,10 @@ def test_a_clerk_finds_a_case_by_name_phone_tail_and_number(context_of, server, 
     check(page, f"worklist-search-{size}")
 
 
-def test_registration_cannot_double_on_reload_back_or_double_click(context_of, server, sqlite_rt):  # noqa: F811
-    page = login(context_of("desktop"), server, "clerk")
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_registration_cannot_double_on_reload_back_or_double_click(
+        context_of, server, sqlite_rt, size):  # noqa: F811
+    page = login(context_of(size), server, "clerk")
 
     def fill_form() -> None:
         page.goto(f"{server}/staff/register?item={GOV}")
@@ -109,12 +111,12 @@ def test_registration_cannot_double_on_reload_back_or_double_click(context_of, s
         page.check("input[name=material_0]")
 
     fill_form()
-    check(page, "register-desktop")
+    check(page, f"register-{size}")
     page.click("button:has-text('登记并打印登记回执')")
     assert page.locator("h1").inner_text() == "政府信息公开申请登记回执"
     case_no = page.locator("#case-no").inner_text()
     code = page.locator("#query-code").inner_text()
-    check(page, "slip-desktop")
+    check(page, f"slip-{size}")
     page.reload()  # a GET after the redirect: nothing is posted again
     assert page.locator("#query-code").inner_text() == code
     page.go_back()  # back to the filled form, and submit it again
