@@ -22,6 +22,7 @@ from sqlalchemy import (
     func,
     select,
     tuple_,
+    union_all,
 )
 
 from gkflow.db.case_rows import cases_t
@@ -135,17 +136,21 @@ def tab_conditions(tab: Tab, today: date) -> list[ColumnElement[bool]]:
 
 
 def count_tabs(conn: Connection, filters: Filters, today: date, *, cap: int) -> dict[str, int]:
-    """How many cases each tab holds with these filters (all = open + completed). A count stops at
-    ``cap`` + 1: "more than 10,000 completed cases" needs no exact figure, and an exact one would
-    read every index entry (hundreds of thousands for a busy department)."""
+    """How many cases each tab holds with these filters (all = open + completed), in one statement.
+    A count stops at ``cap`` + 1: "more than 10,000 completed cases" needs no exact figure, and an
+    exact one would read every index entry (hundreds of thousands for a busy department)."""
     base = base_conditions(filters)
-    counts: dict[str, int] = {}
-    for tab in ("open", "week", "overdue", "completed"):
-        total = 0
-        for arm in access_arms(filters):
-            capped = select(cases_t.c.id).where(*arm, *base, *tab_conditions(tab, today)).limit(cap + 1)
-            total += int(conn.execute(select(func.count()).select_from(capped.subquery())).scalar_one())
-        counts[tab] = min(total, cap + 1)
+    tabs = ("open", "week", "overdue", "completed")
+
+    def capped(tab: Tab) -> Any:
+        arms = [select(cases_t.c.id).where(*arm, *base, *tab_conditions(tab, today)).limit(cap + 1)
+                for arm in access_arms(filters)]
+        rows = arms[0] if len(arms) == 1 else union_all(
+            *(select(a.subquery().c.id) for a in arms))  # SQLite: no LIMIT inside a bare UNION arm
+        return select(func.count()).select_from(rows.subquery()).scalar_subquery()
+
+    found = conn.execute(select(*(capped(tab) for tab in tabs))).one()
+    counts = {tab: min(int(n), cap + 1) for tab, n in zip(tabs, found, strict=True)}
     counts["all"] = min(counts["open"] + counts["completed"], cap + 1)
     return counts
 
