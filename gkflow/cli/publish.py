@@ -30,7 +30,8 @@ def _outcome_line(o: dict[str, Any]) -> str:
     if o["status"] == "failed":
         return f"FAILED {what} (v{o['version']}): " + "; ".join(o["reasons"])
     late = "" if o["on_time"] in (None, True) else "  LATE"
-    return (f"{o['status']} {what} v{o['version']} at {o['published_at']} (due {o['due_on']}){late}"
+    edition = f"第{o['edition']}版 (ledger v{o['version']})" if o.get("edition") else f"v{o['version']}"
+    return (f"{o['status']} {what} {edition} at {o['published_at']} (due {o['due_on']}){late}"
             + (f"\n  {o['url']}" if o.get("url") else ""))
 
 

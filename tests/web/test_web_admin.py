@@ -190,7 +190,9 @@ def test_the_ledger_shows_editions_links_and_failure_reasons_in_chinese(client, 
     bad = tmp_path / "bad.csv"
     bad.write_text("period,kind,item,amount_month\n2026-10,收入,税收,三千\n", encoding="utf-8")
     assert publish_period(app_rt, "fiscal-monthly", "2026-10", source=str(bad)).status == "failed"
-    assert publish_period(app_rt, "fiscal-monthly", "2026-10").status == "published"
+    published = publish_period(app_rt, "fiscal-monthly", "2026-10")
+    assert published.status == "published" and published.version == 2
+    assert published.to_dict(app_rt)["edition"] == 1  # the ledger's v2 is the public 第1版
     login(client, "admin")
     page = client.get("/admin/publications").text
     assert "fresh-install" not in page
