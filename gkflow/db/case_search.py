@@ -140,7 +140,7 @@ def count_tabs(conn: Connection, filters: Filters, today: date, *, cap: int) -> 
     A count stops at ``cap`` + 1: "more than 10,000 completed cases" needs no exact figure, and an
     exact one would read every index entry (hundreds of thousands for a busy department)."""
     base = base_conditions(filters)
-    tabs = ("open", "week", "overdue", "completed")
+    tabs: tuple[Tab, ...] = ("open", "week", "overdue", "completed")
 
     def capped(tab: Tab) -> Any:
         arms = [select(cases_t.c.id).where(*arm, *base, *tab_conditions(tab, today)).limit(cap + 1)
@@ -150,7 +150,7 @@ def count_tabs(conn: Connection, filters: Filters, today: date, *, cap: int) -> 
         return select(func.count()).select_from(rows.subquery()).scalar_subquery()
 
     found = conn.execute(select(*(capped(tab) for tab in tabs))).one()
-    counts = {tab: min(int(n), cap + 1) for tab, n in zip(tabs, found, strict=True)}
+    counts: dict[str, int] = {tab: min(int(n), cap + 1) for tab, n in zip(tabs, found, strict=True)}
     counts["all"] = min(counts["open"] + counts["completed"], cap + 1)
     return counts
 
