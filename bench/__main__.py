@@ -14,7 +14,7 @@ import tempfile
 import traceback
 from pathlib import Path
 
-MODULES = ["transitions", "lookup", "dispatch", "publication", "web", "apply"]
+MODULES = ["transitions", "lookup", "search", "dispatch", "publication", "web", "apply"]
 
 
 def main(argv: list[str]) -> int:

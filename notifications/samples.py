@@ -27,6 +27,7 @@ _CASE: dict[str, Any] = {
     "fields": {},
     "status_url": "https://zwfw.geermu.gov.cn/status",
     "hotline": "12345",
+    "limit_unit": "个工作日",
 }
 
 _PER_NOTICE: dict[str, dict[str, Any]] = {
@@ -107,6 +108,7 @@ _LONG: dict[str, Any] = {
     },
     "status_url": "https://zwfw.geermu.gov.cn/gkflow/status",
     "hotline": "12345",
+    "limit_unit": "个工作日",
     "level": "red",
     "days_left": -120,
     "task": "construction_project_milestone",

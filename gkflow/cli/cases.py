@@ -104,3 +104,63 @@ def case_show(case_no: str, json_: JsonFlag = False) -> None:
     emit(view, json_, lambda: _case_text(view))
 
 
+
+def _list_text(page: dict[str, Any]) -> str:
+    counts = page["counts"]
+    lines = [
+        f"open {counts['open']} · due within 7 days {counts['week']} · overdue {counts['overdue']} · "
+        f"completed {counts['completed']} · all {counts['all']}"
+    ]
+    for row in page["items"]:
+        if row["final"]:
+            where = f"closed {row['closed_at'][:10]}" + (" on time" if row["on_time"] else
+                                                          " late" if row["on_time"] is False else "")
+        elif row["days_left"] is None:
+            where = "clock stopped"
+        else:
+            unit = "working days" if row["days_unit"] == "working" else "days"
+            where = (f"{-row['days_left']} {unit} overdue" if row["days_left"] < 0
+                     else f"{row['days_left']} {unit} left")
+        lines.append(f"{row['case_no']}  {row['applicant']:<6} {row['item_name']} · {row['state_label']}"
+                     f" · received {(row['received_at'] or '')[:10]} · {where}")
+    if not page["items"]:
+        lines.append("(no cases)")
+    if page["next_cursor"]:
+        lines.append(f"more: --cursor {page['next_cursor']}")
+    return "\n".join(lines)
+
+
+@app.command("list")
+@handles_errors
+def case_list(
+    q: Annotated[str | None, typer.Option("--q", help="case number or 3+ letters of it, applicant name "
+                                                      "or part of it, the phone's last four digits")] = None,
+    item: Annotated[str | None, typer.Option("--item")] = None,
+    state: Annotated[str | None, typer.Option("--state")] = None,
+    department: Annotated[str | None, typer.Option("--department", help="handling department")] = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="open, promised date passed")] = False,
+    week: Annotated[bool, typer.Option("--week", help="open, due within 7 days")] = False,
+    completed: Annotated[bool, typer.Option("--completed")] = False,
+    all_: Annotated[bool, typer.Option("--all", help="open and completed")] = False,
+    warned: Annotated[bool, typer.Option("--warned", help="a yellow or red card was raised")] = False,
+    from_: Annotated[str | None, typer.Option("--from", help="received on or after YYYY-MM-DD")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="received on or before YYYY-MM-DD")] = None,
+    limit: Annotated[int, typer.Option("--limit")] = 50,
+    cursor: Annotated[str | None, typer.Option("--cursor", help="from the last page")] = None,
+    json_: JsonFlag = False,
+) -> None:
+    """Search cases (办件查询): open ones by default, every case when --q is given."""
+    from gkflow.cli.common import parse_date
+    from gkflow.domain.errors import InvalidInput
+    from gkflow.services.case_search import search_cases
+
+    tabs = [name for name, on in (("overdue", overdue), ("week", week), ("completed", completed),
+                                  ("all", all_)) if on]
+    if len(tabs) > 1:
+        raise InvalidInput("choose one of --overdue, --week, --completed, --all")
+    page = plain_data(search_cases(
+        runtime(), None, q=q, tab=tabs[0] if tabs else None, item=item, state=state,
+        department=department, received_from=parse_date(from_) if from_ else None,
+        received_to=parse_date(to) if to else None, warned=warned, cursor=cursor, limit=limit,
+    ))
+    emit(page, json_, lambda: _list_text(page))

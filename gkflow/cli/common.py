@@ -8,7 +8,7 @@ import json
 import sys
 import traceback
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
@@ -127,3 +127,11 @@ def parse_time(value: str | None, rt: Runtime) -> datetime | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=rt.settings.tz)
     return parsed
+
+
+def parse_date(value: str) -> date:
+    """A YYYY-MM-DD option; InvalidInput otherwise."""
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"not a date: '{value}' (YYYY-MM-DD)") from None

@@ -30,7 +30,8 @@ def _outcome_line(o: dict[str, Any]) -> str:
     if o["status"] == "failed":
         return f"FAILED {what} (v{o['version']}): " + "; ".join(o["reasons"])
     late = "" if o["on_time"] in (None, True) else "  LATE"
-    return (f"{o['status']} {what} v{o['version']} at {o['published_at']} (due {o['due_on']}){late}"
+    edition = f"第{o['edition']}版 (ledger v{o['version']})" if o.get("edition") else f"v{o['version']}"
+    return (f"{o['status']} {what} {edition} at {o['published_at']} (due {o['due_on']}){late}"
             + (f"\n  {o['url']}" if o.get("url") else ""))
 
 
@@ -50,7 +51,11 @@ def publish_run(
     json_: JsonFlag = False,
 ) -> None:
     """Publish one period now (a re-run with changed data is a new version)."""
+    from gkflow.publication.tasks import task_spec
+
     rt = runtime()
+    # Bad input is one line with its code, before Prefect's start-up (seconds) or its traceback.
+    task_spec(task).parse_period(period)
     _prefect_ready(rt)
     from flows.publication import publish_period_flow, run_flow
     from flows.runtime import use_runtime

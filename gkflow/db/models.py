@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import cast
 
-from sqlalchemy import BigInteger, Column, Index, Integer, Table, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Integer, Table, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -83,6 +83,17 @@ class CaseRow(SQLModel, table=True):
         Index("ix_cases_department_open", "department", "closed_at"),
         Index("ix_cases_item_state", "item_code", "state"),
         Index("ix_cases_promised_due_open", "closed_at", "promised_due"),
+        # The worklist's tabs and orders (gkflow.services.case_search): by department, and by the
+        # 承办 department a case was assigned to; open cases by promised due date, all by receipt.
+        Index("ix_cases_department_due", "department", "closed_at", "promised_due", "id"),
+        # Partial: most cases are never assigned, and a full index would make the planner think
+        # "assigned_department = ?" matches them all (it then scans the table).
+        Index("ix_cases_assigned", "assigned_department", "closed_at", "promised_due",
+              sqlite_where=text("assigned_department IS NOT NULL"),
+              postgresql_where=text("assigned_department IS NOT NULL")),
+        Index("ix_cases_department_received", "department", "received_at", "id"),
+        Index("ix_cases_received", "received_at", "id"),
+        Index("ix_cases_closed", "closed_at", "id"),
     )
 
 
@@ -162,3 +173,31 @@ class CaseWarningRow(SQLModel, table=True):
     step_seq: int = 0  # for step warnings, the event that entered the step
     due_on: date
     raised_at: datetime
+
+
+class CaseSearchTermRow(SQLModel, table=True):
+    """One short term a case is found by (gkflow.domain.search): parts of its number and applicant's
+    name, the phone's last four digits. Written with the case, never updated."""
+
+    __tablename__ = "case_search_terms"
+    # SQLite: the primary key is the table (no rowid), so a look-up is one B-tree range.
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    term: str = Field(primary_key=True)
+    case_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+
+
+class SchedulerRunRow(SQLModel, table=True):
+    """One run of an embedded scheduler job worth showing: every publication run, and maintenance
+    polls that did something or failed (an idle poll every few seconds is not recorded)."""
+
+    __tablename__ = "scheduler_runs"
+    __table_args__ = (Index("ix_scheduler_runs_started", "started_at"),)
+
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True))
+    job_id: str
+    scheduled_at: datetime | None = None
+    started_at: datetime
+    finished_at: datetime
+    state: str  # completed | failed
+    summary: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

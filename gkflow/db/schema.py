@@ -35,6 +35,7 @@ def create_schema(engine: Engine) -> None:
     """Create the tables, add new nullable columns, install the append-only triggers."""
     SQLModel.metadata.create_all(engine)
     _add_missing_columns(engine)
+    _add_missing_indexes(engine)
     statements = SQLITE_TRIGGERS if engine.dialect.name == "sqlite" else POSTGRES_TRIGGERS
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
@@ -42,6 +43,13 @@ def create_schema(engine: Engine) -> None:
             conn.execute(text("SELECT pg_advisory_xact_lock(727001)"))
         for statement in statements:
             conn.exec_driver_sql(statement)
+
+
+def _add_missing_indexes(engine: Engine) -> None:
+    """An index added to a model is created on an existing table (create_all only makes new tables)."""
+    for table in SQLModel.metadata.sorted_tables:
+        for index in table.indexes:
+            index.create(engine, checkfirst=True)
 
 
 def _add_missing_columns(engine: Engine) -> None:

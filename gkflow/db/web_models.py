@@ -109,3 +109,17 @@ class HotlineOrderRow(SQLModel, table=True):
     order_id: str = Field(unique=True)
     case_no: str
     received_at: datetime
+
+
+class WindowRegistrationRow(SQLModel, table=True):
+    """The one-time token of a window registration form and the case it created, so a reload, the
+    back button or a double click answers with that case instead of registering a second one.
+    Only a hash of the token is kept: the query code is derived from the token itself."""
+
+    __tablename__ = "window_registrations"
+
+    token_hash: str = Field(primary_key=True)
+    case_no: str = Field(index=True)
+    username: str
+    materials: str = "[]"  # JSON: the names of the materials the clerk ticked as received
+    created_at: datetime

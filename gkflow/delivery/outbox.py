@@ -331,3 +331,15 @@ def list_messages(
         query = query.where(outbox_t.c.kind == kind)
     with rt.engine.connect() as conn:
         return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def retry_all_dead(rt: Runtime, *, now: datetime | None = None) -> int:
+    """`retry_dead` for every dead letter at once; returns how many went back to the queue."""
+    now = now or rt.now()
+    with write_connection(rt.engine) as conn, conn.begin():
+        return int(conn.execute(
+            update(outbox_t)
+            .where(outbox_t.c.status.in_((DEAD, PERMANENT_FAILURE, TECHNICAL_FAILURE)))
+            .values(status=CREATED, next_attempt_at=now, lease_until=None, leased_by=None,
+                    retry_from=now, attempts=0, updated_at=now)
+        ).rowcount)

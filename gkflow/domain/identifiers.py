@@ -34,3 +34,18 @@ def hash_query_code(case_no: str, code: str) -> str:
 def query_code_matches(case_no: str, code: str, stored_hash: str) -> bool:
     """Whether ``code`` is the case's query code (a constant-time comparison)."""
     return hmac.compare_digest(hash_query_code(case_no, code), stored_hash)
+
+
+def query_code_from_token(form_token: str) -> str:
+    """The query code of a window registration, derived from its one-time form token.
+
+    A repeated POST of the same form (a reload, a double click) finds the case its token made and
+    shows the same code again, although only hashes of the token and of the code are stored.
+    """
+    digest = hashlib.sha256(f"gkflow-query-code:{form_token}".encode()).digest()
+    return "".join(QUERY_CODE_ALPHABET[b % len(QUERY_CODE_ALPHABET)] for b in digest[:QUERY_CODE_LENGTH])
+
+
+def hash_form_token(form_token: str) -> str:
+    """What is stored of a registration form's token."""
+    return hashlib.sha256(f"gkflow-form:{form_token}".encode()).hexdigest()

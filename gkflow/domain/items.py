@@ -30,6 +30,9 @@ class Limit:
         return {"days": self.days, "unit": self.unit.value}
 
     def describe(self) -> str:
+        """In words: "15个工作日", "7个自然日", or "即办" for a limit of 0 (an on-the-spot item)."""
+        if self.days == 0:
+            return "即办"
         return f"{self.days}个{'工作日' if self.unit is LimitUnit.WORKING else '自然日'}"
 
 

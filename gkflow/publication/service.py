@@ -71,6 +71,9 @@ class Outcome:
                                 if self.published_at else None)
         published_on = ledger.published_on(rt, self.published_at)
         data["on_time"] = published_on <= self.due_on if published_on is not None else None
+        # 第N版 as the public site numbers it (failed attempts also take ledger versions).
+        data["edition"] = (ledger.edition(rt, self.task, self.subject, self.period) - 1
+                           if self.status in ("published", "unchanged") else None)
         return data
 
 

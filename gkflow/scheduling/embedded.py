@@ -131,6 +131,7 @@ class EmbeddedScheduler:
         )
         self.catch_up_plans: list[CatchUp] = []
         self._catch_up_thread: threading.Thread | None = None
+        RunRecorder(rt).attach(self.scheduler)
 
     def run_period(self, task: str, period: str, trigger: str) -> Any:
         if self._run_period is not None:
@@ -182,6 +183,53 @@ class EmbeddedScheduler:
             self.scheduler.shutdown(wait=True)
         if self._catch_up_thread is not None:
             self._catch_up_thread.join(timeout=1)
+
+
+class RunRecorder:
+    """Records runs worth showing on /admin/runs: every publication run, and maintenance polls that
+    did something (a truthy result) or failed."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self._started: dict[tuple[str, Any], datetime] = {}
+        self._lock = threading.Lock()
+
+    def attach(self, scheduler: Any) -> None:
+        from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_SUBMITTED
+
+        scheduler.add_listener(self._submitted, EVENT_JOB_SUBMITTED)
+        scheduler.add_listener(self._finished, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+
+    def _submitted(self, event: Any) -> None:
+        with self._lock:
+            for when in event.scheduled_run_times or [None]:
+                self._started[(event.job_id, when)] = self.rt.now()
+
+    def _finished(self, event: Any) -> None:
+        from gkflow.services.flow_runs import record_scheduler_run
+
+        with self._lock:
+            started = self._started.pop((event.job_id, event.scheduled_run_time), None)
+        failed = event.exception is not None
+        if not (failed or event.job_id.startswith("publish:") or event.retval):
+            return
+        summary = f"{type(event.exception).__name__}: {event.exception}" if failed else _summary(event.retval)
+        now = self.rt.now()
+        try:
+            record_scheduler_run(self.rt, job_id=event.job_id, scheduled_at=event.scheduled_run_time,
+                                 started_at=started or now, finished_at=now, failed=failed, summary=summary)
+        except Exception:  # noqa: BLE001 - the run log must never stop the scheduler
+            log.warning("could not record the run of %s", event.job_id, exc_info=True)
+
+
+def _summary(value: Any) -> str:
+    if isinstance(value, list):
+        parts = [f"{v.get('period', '')} {v.get('status', '')}".strip() if isinstance(v, dict) else str(v)
+                 for v in value]
+        return "; ".join(parts) or "—"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items())
+    return str(value)
 
 
 def warm_up_prefect() -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from gkflow.clock import to_utc
-from gkflow.db import case_rows
+from gkflow.db import case_rows, case_search
 from gkflow.db.engine import write_connection
 from gkflow.db.fastsql import FastSQL
 from gkflow.domain.bounds import check_date, check_text, check_texts
@@ -30,6 +30,7 @@ from gkflow.domain.errors import Conflict, CorruptRecord, InvalidInput, NotFound
 from gkflow.domain.events import GENESIS_HASH, seal_event
 from gkflow.domain.fields import clean_contact, clean_name, has_control_characters
 from gkflow.domain.identifiers import hash_query_code, new_case_no, new_query_code
+from gkflow.domain.search import case_terms
 from gkflow.runtime import Runtime
 from gkflow.services.contacts import CONTACTS
 from gkflow.services.notices import notice_context, notice_fields, outbox_rows
@@ -76,13 +77,14 @@ def submit_case(
     fields: Mapping[str, object] | None = None,
     actor: Actor | None = None,
     phone_verified: bool = True,
+    query_code: str | None = None,
 ) -> Submitted:
     """Register a case (收件) of the item version in force on the day of receipt, in one transaction.
     Phones taken at the window, from the CLI or a 12345 work order count as verified."""
     with write_connection(rt.engine) as conn, conn.begin():
         return submit_case_in(conn, rt, item_code, applicant, received_at=received_at,
                               intake_channel=intake_channel, fields=fields, actor=actor,
-                              phone_verified=phone_verified)
+                              phone_verified=phone_verified, query_code=query_code)
 
 
 def submit_case_in(
@@ -96,8 +98,12 @@ def submit_case_in(
     fields: Mapping[str, object] | None = None,
     actor: Actor | None = None,
     phone_verified: bool = True,
+    query_code: str | None = None,
 ) -> Submitted:
-    """`submit_case` inside the caller's transaction (a use case that writes more in the same one)."""
+    """`submit_case` inside the caller's transaction (a use case that writes more in the same one).
+
+    ``query_code`` is drawn when not given (a window registration derives it from its form token).
+    """
     _check_inputs(applicant, fields, received_at)
     applicant = checked_applicant(applicant)
     now = rt.now()
@@ -118,9 +124,9 @@ def submit_case_in(
     keys = rt.keyring
     for _attempt in range(CASE_NO_ATTEMPTS):
         case_no = new_case_no(received_on)
-        query_code = new_query_code()
+        code = query_code or new_query_code()
         case = {
-            "case_no": case_no, "query_hash": hash_query_code(case_no, query_code),
+            "case_no": case_no, "query_hash": hash_query_code(case_no, code),
             "item_code": item.code, "item_version": item.version, "department": item.department,
             "state": item.initial_state, "version": 1, "applicant_name": applicant.name.strip(),
             "applicant_phone": applicant.phone, "applicant_id_number": applicant.id_number,
@@ -147,12 +153,13 @@ def submit_case_in(
             if case_rows.is_case_no_collision(exc):
                 continue  # that number is taken: draw again
             raise
+        case_search.insert_terms(conn, case_id, case_terms(case_no, case["applicant_name"], applicant.phone))
         context = notice_context(rt.settings, item, case, action_label="收件", state=item.initial_state,
                                  at=received_at, public_note=None, fields=values)
         case_rows.insert_outbox(conn, outbox_rows(item, case, case_id=case_id, seq=1,
                                                   notices=item.submit_notices, triggers=(),
                                                   context=context, now=stamp))
-        return Submitted(case_no, query_code)
+        return Submitted(case_no, code)
     raise Conflict("could not allocate a unique case number; try again")
 
 

@@ -21,9 +21,13 @@ class SyncReport:
 
 
 def init_database(rt: Runtime) -> SyncReport:
-    """Create or upgrade the schema and load new item versions (a changed loaded version is refused)."""
+    """Create or upgrade the schema, index cases made before search existed, load the catalogue."""
+    from gkflow.services.case_search import backfill_search_terms
+
     create_schema(rt.engine)
-    return sync_catalogue(rt)
+    report = sync_catalogue(rt)
+    backfill_search_terms(rt)
+    return report
 
 
 def sync_catalogue(rt: Runtime) -> SyncReport:

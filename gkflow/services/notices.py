@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from gkflow.domain.items import ClockEffect, ItemVersion, Transition
+from gkflow.domain.items import ClockEffect, ItemVersion, LimitUnit, Transition
 from gkflow.domain.masking import mask_name
 from gkflow.settings import Settings
 
@@ -41,6 +41,8 @@ def notice_context(
         "fields": dict(fields),
         "status_url": f"{settings.public_base_url.rstrip('/')}/status/{case['case_no']}",
         "hotline": settings.hotline,
+        # The unit the case's limits count in: 个工作日 (行政许可法第82条) or 天 (calendar days).
+        "limit_unit": "个工作日" if item.promised_limit.unit is LimitUnit.WORKING else "天",
     }
 
 

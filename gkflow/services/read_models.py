@@ -145,25 +145,6 @@ class PublicSubmission(PublicCase):
     query_code: str
 
 
-class WorklistEntry(_Model):
-    """One open case in a department's worklist, with its deadline colour and days left."""
-
-    case_no: str
-    item: str
-    item_name: str
-    state: str
-    state_label: str
-    version: int
-    department: str
-    received_at: str | None
-    promised_due: str | None
-    statutory_due: str | None
-    clock: Literal["running", "stopped"]
-    days_left: int | None
-    colour: Literal["red", "yellow"] | None
-    warnings: list[CaseWarning | StepWarning]
-
-
 class ItemSummary(_Model):
     code: str
     name: str
@@ -216,3 +197,49 @@ class ItemDetail(ItemSummary):
     initial_state: str
     states: list[StateView]
     transitions: list[TransitionView]
+
+
+class CaseListEntry(_Model):
+    """One case in a search or worklist page: masked applicant, deadline colour, or how it ended."""
+
+    case_no: str
+    item: str
+    item_name: str
+    state: str
+    state_label: str
+    version: int
+    department: str
+    assigned_department: str | None
+    applicant: str = Field(description="masked name (王**)")
+    applicant_phone: str | None = Field(description="masked (139****5678)")
+    received_at: str | None
+    promised_due: str | None
+    statutory_due: str | None
+    clock: Literal["running", "stopped"]
+    days_left: int | None = Field(description="promised limit; in days_unit; negative when overdue")
+    days_unit: Literal["working", "calendar"]
+    colour: Literal["red", "yellow"] | None
+    warnings: list[CaseWarning | StepWarning]
+    final: bool
+    closed_at: str | None
+    on_time: bool | None = Field(description="completed by the promised date (null while open)")
+
+
+class TabCounts(_Model):
+    """How many cases each worklist tab holds with the same search and filters; a count above
+    ``capped_at`` is reported as ``capped_at + 1`` (shown as "10000+")."""
+
+    all: int
+    open: int
+    week: int = Field(description="open, promised date within the next 7 days")
+    overdue: int = Field(description="open, promised date passed")
+    completed: int
+    capped_at: int
+
+
+class CasePage(_Model):
+    """One page of a case search: the rows, the cursor of the next page (null at the end), counts."""
+
+    items: list[CaseListEntry]
+    next_cursor: str | None
+    counts: TabCounts

@@ -211,6 +211,7 @@ _SYSTEM_ACTION_LABELS = {
     "rated": "评价",
     "materials_added": "提交材料（在线）",
     "query_code_reset": "重新设置查询码",
+    "query_code_reissued": "重置查询码",
 }
 
 

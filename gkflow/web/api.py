@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Header, Query
@@ -9,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gkflow.domain.access import require_may_see_case, require_staff_with_department
 from gkflow.domain.errors import NotFound
+from gkflow.services.case_search import search_cases
 from gkflow.services.cases import Applicant, fire
 from gkflow.services.guide import item_for_guide, items_in_force
 from gkflow.services.lookup_limits import (
@@ -20,15 +22,14 @@ from gkflow.services.lookup_limits import (
 from gkflow.services.online import submit_online
 from gkflow.services.ratings import rate_case
 from gkflow.services.read_models import (
+    CasePage,
     CaseView,
     ItemDetail,
     ItemSummary,
     PublicCase,
     PublicSubmission,
-    WorklistEntry,
 )
 from gkflow.services.views import case_actor, item_detail, item_summary, show_case
-from gkflow.services.worklist import worklist
 from gkflow.web.deps import ApiAccount, ClientKey, OptionalApiAccount, QueryCode, RuntimeDep
 
 router = APIRouter(prefix="/api")
@@ -143,16 +144,31 @@ def rate(rt: RuntimeDep, client: ClientKey, case_no: str, body: RatingRequest) -
 
 
 @router.get("/staff/cases", responses=ERROR_RESPONSES)
-def staff_worklist(
+def staff_cases(
     rt: RuntimeDep,
     account: ApiAccount,
+    q: str | None = Query(default=None, max_length=100,
+                          description="case number (whole or 3+ letters of it), applicant name or part "
+                                      "of it, the phone's last four digits; words separated by spaces "
+                                      "must all match"),
+    tab: str | None = Query(default=None, pattern="^(open|week|overdue|completed|all)$",
+                            description="default: open, or all when q is given"),
     item: str | None = Query(default=None, max_length=100),
     state: str | None = Query(default=None, max_length=100),
-    sort: str = Query(default="due", pattern="^(due|received|case_no|state|item)$"),
-) -> list[WorklistEntry]:
-    """The open cases of the caller's department (all departments for an administrator)."""
+    department: str | None = Query(default=None, max_length=100,
+                                   description="handling department (administrators only)"),
+    received_from: date | None = Query(default=None),
+    received_to: date | None = Query(default=None),
+    warned: bool = Query(default=False, description="only cases with a yellow or red card raised"),
+    cursor: str | None = Query(default=None, max_length=300, description="next_cursor of the last page"),
+    limit: int = Query(default=50, ge=1, le=200),
+) -> CasePage:
+    """Search the cases of the caller's department (all departments for an administrator)."""
     require_staff_with_department(account)
-    return worklist(rt, account, item=item, state=state, sort=sort)
+    return search_cases(
+        rt, account, q=q, tab=tab, item=item, state=state, department=department,
+        received_from=received_from, received_to=received_to, warned=warned, cursor=cursor, limit=limit,
+    )
 
 
 @router.get("/staff/cases/{case_no}", responses=ERROR_RESPONSES)

@@ -21,18 +21,22 @@ from gkflow.services.health import database_answers
 from gkflow.web import (
     admin_pages,
     api,
+    api_docs,
     api_door,
     apply_pages,
+    console_pages,
     directory_pages,
     intake,
     openness_staff,
     public_pages,
     receipts,
     recover_pages,
+    registration_pages,
     scorecard_pages,
     site,
     staff_files,
     staff_pages,
+    worklist_pages,
 )
 from gkflow.web.deps import LoginRequired, RuntimeDep, page_session
 from gkflow.web.errors import error_headers, http_status
@@ -130,7 +134,8 @@ def healthz(rt: RuntimeDep) -> Health:
 def create_app(rt: Runtime) -> FastAPI:
     """The web app over ``rt``; configuration read once here, not per request."""
     app = FastAPI(title="gkflow", version="0.1.0", description="最多跑一次 case engine: JSON API",
-                  dependencies=[Depends(guard_request)])
+                  dependencies=[Depends(guard_request)],
+                  docs_url=None, redoc_url=None)  # /docs is served offline by api_docs
     app.add_middleware(SecurityHeaders)
     app.state.rt = rt
     app.state.templates = make_environment(rt)
@@ -150,8 +155,10 @@ def create_app(rt: Runtime) -> FastAPI:
     # catch-all comes last.
     for router in (api.router, api_door.router, intake.router, receipts.router, recover_pages.router,
                    public_pages.router, apply_pages.router, staff_pages.router, staff_files.router,
-                   admin_pages.router, admin_pages.api_router, directory_pages.router, openness_staff.router,
-                   scorecard_pages.router, scorecard_pages.api_router, site.router):
+                   worklist_pages.router, registration_pages.router, admin_pages.router,
+                   admin_pages.api_router, console_pages.router, directory_pages.router,
+                   openness_staff.router, scorecard_pages.router, scorecard_pages.api_router, site.router):
         app.include_router(router)
+    api_docs.mount(app)  # before /static, so /static/swagger is not shadowed
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     return app

@@ -33,12 +33,16 @@ PAGE_CSP = f"default-src 'self'; img-src 'self' data:; style-src 'self'; form-ac
 SITE_CSP = (
     f"default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; form-action 'none'; {_BASE_CSP}"
 )
-# FastAPI's /docs and /redoc load their viewer from a CDN with an inline bootstrap script.
-DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https:; "
-    f"worker-src blob:; form-action 'self'; {_BASE_CSP}"
-)
+# /docs: Swagger UI served from this server (gkflow.web.api_docs); its one inline bootstrap script
+# runs by a per-response nonce, everything else comes from 'self'.
+def docs_csp(nonce: str | None = None) -> str:
+    """The policy of the Swagger UI page (with its script's nonce) and of anything else under /docs."""
+    scripts = f"'self' 'nonce-{nonce}'" if nonce else "'self'"
+    return (f"default-src 'self'; script-src {scripts}; style-src 'self' 'unsafe-inline'; "
+            f"img-src 'self' data:; connect-src 'self'; form-action 'self'; {_BASE_CSP}")
+
+
+DOCS_CSP = docs_csp()
 _COMMON = (
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),

@@ -138,14 +138,19 @@ def _status_context(rt: Runtime, view: PublicCase) -> dict[str, Any]:
         "levels": LEVELS,
         "rating_error": None,
         "correction_error": None,
-        "statutory_words": f"{view.statutory_limit.days}{UNIT_WORDS[view.statutory_limit.unit]}",
-        "promised_words": f"{view.promised_limit.days}{UNIT_WORDS[view.promised_limit.unit]}",
+        "statutory_words": _limit_words(view.statutory_limit.days, view.statutory_limit.unit),
+        "promised_words": _limit_words(view.promised_limit.days, view.promised_limit.unit),
         "received": received_materials_of(rt, view.case_no),
         "requested": requested_materials(item, view),
         "rated_now": False,
         "corrected_now": False,
         "accept_types": ACCEPT_ATTRIBUTE,
     }
+
+
+def _limit_words(days: int, unit: str) -> str:
+    """15个工作日, 7个自然日, or 即办 for a limit of 0."""
+    return "即办" if days == 0 else f"{days}{UNIT_WORDS[unit]}"
 
 
 def _not_found(request: Request, case_no: str, exc: GkflowError) -> Response:

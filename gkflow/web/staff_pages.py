@@ -1,38 +1,31 @@
-"""Staff pages: login, the department worklist, the case page with its actions, window registration
-with the printed acknowledgement (受理回执), and the department's rectifications."""
+"""Staff pages: login, the case page with its actions, and the department's rectifications (the
+worklist is in worklist_pages, window registration and slips in registration_pages)."""
 
 from __future__ import annotations
 
 from typing import Any
 from urllib.parse import quote
 
-import segno
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from markupsafe import Markup
 
 from gkflow.domain.access import (
     department_filter,
     may_act,
-    may_register,
-    registering_role,
     require_may_act_on_cases,
     require_may_see_case,
 )
-from gkflow.domain.cases import Actor
-from gkflow.domain.errors import Conflict, Forbidden, GkflowError, InvalidInput, NotFound
-from gkflow.domain.items import ItemVersion
-from gkflow.domain.masking import mask_name
+from gkflow.domain.errors import Conflict, Forbidden, GkflowError, InvalidInput
 from gkflow.runtime import Runtime
-from gkflow.services.accounts import Account, authenticate
-from gkflow.services.cases import Applicant, fire, submit_case
+from gkflow.services.accounts import authenticate
+from gkflow.services.cases import fire
 from gkflow.services.lookup_limits import check_login, record_login_failure, record_login_success
 from gkflow.services.materials import MATERIALS_ACTION, staff_materials
 from gkflow.services.ratings import close_rectification, rectifications
 from gkflow.services.read_models import CaseView
 from gkflow.services.sessions import Session, close_session, open_session
 from gkflow.services.views import show_case
-from gkflow.services.worklist import worklist, worklist_count
+from gkflow.services.window import slip_kind
 from gkflow.web.deps import (
     SESSION_COOKIE,
     ClientKey,
@@ -44,6 +37,7 @@ from gkflow.web.deps import (
     direct_client,
 )
 from gkflow.web.errors import error_headers, http_status
+from gkflow.web.registration_pages import SLIP_TITLES
 from gkflow.web.staff_files import form_fields
 from gkflow.web.templating import render, set_cookie
 
@@ -105,44 +99,6 @@ def logout(request: Request, rt: RuntimeDep, session: StaffSession, form: FormDa
     return response
 
 
-# -- worklist -------------------------------------------------------------------------------------
-
-
-@router.get("", response_class=HTMLResponse)
-def worklist_page(
-    request: Request,
-    rt: RuntimeDep,
-    session: StaffSession,
-    item: str = Query(default="", max_length=100),
-    state: str = Query(default="", max_length=100),
-    sort: str = Query(default="due", pattern="^(due|received|case_no|state|item)$"),
-) -> Response:
-    account = session.account
-    entries = worklist(rt, account, item=item or None, state=state or None, sort=sort)
-    total = worklist_count(rt, account, item=item or None, state=state or None)
-    items = _department_items(rt, account)
-    states: list[tuple[str, str]] = []
-    for it in items if not item else [i for i in items if i.code == item]:
-        states += [
-            (s.name, s.label) for s in it.states.values() if not s.final and (s.name, s.label) not in states
-        ]
-    return render(
-        request,
-        "worklist.html",
-        {
-            "entries": entries,
-            "total": total,
-            "items": items,
-            "states": states,
-            "filter_item": item,
-            "filter_state": state,
-            "sort": sort,
-            "may_register": may_register(account),
-        },
-        session=session,
-    )
-
-
 # -- case page and actions ------------------------------------------------------------------------
 
 
@@ -159,7 +115,14 @@ def _case_context(rt: Runtime, session: Session, case_no: str) -> dict[str, Any]
     labels = {t.name: {f.name: f.label for f in t.fields} for t in item.transitions.values()}
     labels[MATERIALS_ACTION] = {f"file{i}": f"文件{i}" for i in range(1, 101)}
     labels["submit"] = {f.name: f.label for f in item.submit_fields}
+    outcome = next((e.fields["outcome"] for e in reversed(view.timeline) if e.fields.get("outcome")), None)
+    on_time = None
+    if view.final and view.closed_at and view.promised_due:
+        on_time = view.closed_at[:10] <= view.promised_due
     return {
+        "outcome": outcome,
+        "on_time": on_time,
+        "slip_title": SLIP_TITLES[slip_kind(item, [e.action for e in view.timeline])],
         "view": view,
         "item": item,
         "actions": actions,
@@ -223,95 +186,14 @@ def case_action(
 def _plain_failure(exc: GkflowError, view: CaseView) -> str:
     if isinstance(exc, Conflict) or exc.code == "transition_not_allowed":
         return (
-            f"操作未执行：他人已先行办理此件，办件现为“{view.state_label}”（第{view.version}版）。"
-            f"请查看下方最新办理记录后再操作。（{exc.message}）"
+            f"操作未执行：此件已先行办理（他人或您在其他页面），办件现为“{view.state_label}”"
+            f"（记录版本 {view.version}）。请查看下方最新办理记录后再操作。"
         )
     if isinstance(exc, InvalidInput):
         return f"请补全必填项：{exc.message}"
     if isinstance(exc, Forbidden):
         return f"无权办理：{exc.message}"
     return exc.message
-
-
-# -- window registration and the acknowledgement --------------------------------------------------
-
-
-def _department_items(rt: Runtime, account: Account) -> list[ItemVersion]:
-    """The latest version of each item of the account's department (every item for administrators)."""
-    catalogue = rt.catalogue
-    items = [catalogue.latest(code) for code in catalogue.codes()]
-    department = department_filter(account)
-    return [i for i in items if department is None or i.department == department]
-
-
-@router.get("/register", response_class=HTMLResponse)
-def register_form(
-    request: Request, rt: RuntimeDep, session: StaffSession, item: str = Query(default="", max_length=100)
-) -> Response:
-    registering_role(session.account)
-    items = _department_items(rt, session.account)
-    chosen = next((i for i in items if i.code == item), None)
-    return render(
-        request,
-        "register.html",
-        {"items": items, "chosen": chosen, "error": None, "values": {}},
-        session=session,
-    )
-
-
-@router.post("/register", response_class=HTMLResponse)
-def register(request: Request, rt: RuntimeDep, session: StaffSession, form: FormData) -> Response:
-    role = registering_role(session.account)
-    check_csrf(request, form, session)
-    items = _department_items(rt, session.account)
-    chosen = next((i for i in items if i.code == form.get("item")), None)
-    if chosen is None:
-        raise NotFound(f"事项 {form.get('item', '')} 不在本部门事项中")
-    fields = {k[2:]: v for k, v in form.items() if k.startswith("f_") and v.strip()}
-    account = session.account
-    try:
-        submitted = submit_case(
-            rt,
-            chosen.code,
-            Applicant(
-                form.get("name", ""),
-                form.get("phone") or None,
-                form.get("id_number") or None,
-                form.get("email") or None,
-            ),
-            intake_channel="window",
-            fields=fields,
-            actor=Actor(account.username, role, account.department),
-        )
-    except GkflowError as exc:
-        return render(
-            request,
-            "register.html",
-            {"items": items, "chosen": chosen, "error": exc.message, "values": form},
-            status_code=http_status(exc),
-            session=session,
-        )
-    view = show_case(rt, submitted.case_no)
-    base = rt.settings.public_base_url.rstrip("/")
-    status_url = f"{base}/status/{submitted.case_no}"
-    # The QR carries only the status URL: the code is printed beside it, never put in a URL or a log.
-    qr = Markup(segno.make(status_url, error="m").svg_inline(scale=4, title="办件查询二维码"))  # noqa: S704
-    received = [m.name for i, m in enumerate(chosen.materials) if form.get(f"material_{i}")]
-    return render(
-        request,
-        "acknowledgement.html",
-        {
-            "view": view,
-            "item": chosen,
-            "query_code": submitted.query_code,
-            "status_url": status_url,
-            "qr_svg": qr,
-            "applicant_name": mask_name(form.get("name", "")),
-            "received_materials": received,
-            "clerk": account.display_name,
-        },
-        session=session,
-    )
 
 
 # -- rectifications of the department -------------------------------------------------------------

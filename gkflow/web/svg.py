@@ -1,12 +1,8 @@
-"""Inline SVG charts and state diagrams (no JavaScript, no external assets)."""
+"""Inline SVG charts (no JavaScript, no external assets); state diagrams are in diagrams.py."""
 
 from __future__ import annotations
 
-from collections import deque
-
 from markupsafe import Markup, escape
-
-from gkflow.domain.items import ItemVersion
 
 PALETTE = ("#0b4f8a", "#2f8ac4", "#3f9142", "#f0b429", "#e12d39", "#7b8794", "#8e44ad", "#16a085")
 
@@ -63,91 +59,57 @@ def bar_chart(
     return Markup("".join(parts))  # noqa: S704 - every interpolated value above is escaped
 
 
-def _layers(item: ItemVersion) -> dict[str, int]:
-    depth = {item.initial_state: 0}
-    queue = deque([item.initial_state])
-    while queue:
-        state = queue.popleft()
-        for t in item.transitions_from(state):
-            if t.target not in depth:
-                depth[t.target] = depth[state] + 1
-                queue.append(t.target)
-    deepest = max(depth.values()) if depth else 0
-    for name in item.states:
-        depth.setdefault(name, deepest + 1)
-    return depth
+def line_chart(
+    points: list[tuple[str, float | None]], *, title: str, unit: str = "", goal: float | None = None,
+    width: int = 560, height: int = 200,
+) -> Markup:
+    """A line over labelled points (None: no data, a gap); an optional dashed goal line; 0-100 scale."""
+    left, right, top, bottom = 44, 12, 14, 30
+    span_x, span_y = width - left - right, height - top - bottom
+    low = min([v for _, v in points if v is not None] + [goal if goal is not None else 100, 100]) - 5
+    low = max(0.0, min(low, 90.0))
 
+    def y_of(value: float) -> float:
+        return top + span_y * (100 - value) / (100 - low)
 
-def state_diagram(item: ItemVersion) -> Markup:
-    """States in columns by distance from the initial state; arrows for every transition."""
-    box_w, box_h, col_gap, row_gap, margin = 150, 46, 90, 34, 30
-    depth = _layers(item)
-    columns: dict[int, list[str]] = {}
-    for name in item.states:
-        columns.setdefault(depth[name], []).append(name)
-    pos: dict[str, tuple[int, int]] = {}
-    for col, names in columns.items():
-        for row, name in enumerate(names):
-            pos[name] = (margin + col * (box_w + col_gap), margin + 20 + row * (box_h + row_gap))
-    width = margin * 2 + (max(columns) + 1) * (box_w + col_gap)
-    height = margin * 2 + 60 + max(len(n) for n in columns.values()) * (box_h + row_gap)
+    step = span_x / max(1, len(points) - 1)
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
-        f'height="{height}" font-size="11" role="img" aria-label="{escape(item.name)} 流程图">'
-        f"<title>{escape(item.name)} v{item.version}</title>"
-        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
-        'orient="auto-start-reverse"><path d="M0 0L10 5L0 10z" fill="#52606d"/></marker></defs>'
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{escape(title)}" width="{width}" height="{height}" font-size="11">'
+        f"<title>{escape(title)}</title>",
+        f'<line x1="{left}" y1="{top + span_y}" x2="{width - right}" y2="{top + span_y}" stroke="#9aa5b1"/>',
+        f'<text x="{left - 4}" y="{top + 4}" text-anchor="end" fill="#52606d">100{unit}</text>',
+        f'<text x="{left - 4}" y="{top + span_y}" text-anchor="end" fill="#52606d">{low:g}{unit}</text>',
     ]
-    edges: list[str] = []
-    labels: list[str] = []
-    for t in item.transitions.values():
-        for source in t.sources:
-            if source not in pos or t.target not in pos:
-                continue
-            (sx, sy), (tx, ty) = pos[source], pos[t.target]
-            label = _text(t.label, 12)
-            tip = f"<title>{escape(t.name)}: {escape(t.label)} ({escape(', '.join(t.roles))})</title>"
-            if source == t.target:
-                x1, x2, y = sx + box_w * 0.3, sx + box_w * 0.7, sy
-                edges.append(
-                    f'<path d="M{x1} {y} C{x1} {y - 30} {x2} {y - 30} {x2} {y}" fill="none" '
-                    f'stroke="#52606d" marker-end="url(#arrow)">{tip}</path>'
-                )
-                labels.append(f'<text x="{sx + box_w / 2}" y="{y - 24}" text-anchor="middle">{label}</text>')
-            elif tx > sx:
-                x1, y1, x2, y2 = sx + box_w, sy + box_h / 2, tx, ty + box_h / 2
-                edges.append(
-                    f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="#52606d" '
-                    f'marker-end="url(#arrow)">{tip}</line>'
-                )
-                labels.append(
-                    f'<text x="{(x1 + x2) / 2}" y="{(y1 + y2) / 2 - 4}" text-anchor="middle">{label}</text>'
-                )
-            else:
-                x1, y1, x2, y2 = sx + box_w / 2, sy + box_h, tx + box_w / 2, ty + box_h
-                cy = max(y1, y2) + 40
-                edges.append(
-                    f'<path d="M{x1} {y1} Q{(x1 + x2) / 2} {cy} {x2} {y2}" fill="none" '
-                    f'stroke="#9aa5b1" stroke-dasharray="5 3" marker-end="url(#arrow)">{tip}</path>'
-                )
-                labels.append(
-                    f'<text x="{(x1 + x2) / 2}" y="{cy - 12}" text-anchor="middle" fill="#52606d">'
-                    f"{label}</text>"
-                )
-    boxes = []
-    for name, state in item.states.items():
-        x, y = pos[name]
-        fill = "#e3f9e5" if state.final else ("#fffbea" if state.stops_clock else "#ffffff")
-        stroke = "#0b4f8a" if name == item.initial_state else "#52606d"
-        width_px = 3 if state.final or name == item.initial_state else 1
-        note = "终态" if state.final else ("时限中止" if state.stops_clock else name)
-        cx = x + box_w / 2
-        boxes.append(
-            f'<g class="state" data-state="{escape(name)}">'
-            f'<rect x="{x}" y="{y}" width="{box_w}" height="{box_h}" '
-            f'rx="8" fill="{fill}" stroke="{stroke}" stroke-width="{width_px}"/>'
-            f'<text x="{cx}" y="{y + 19}" text-anchor="middle" font-size="12">{_text(state.label, 13)}</text>'
-            f'<text x="{cx}" y="{y + 35}" text-anchor="middle" fill="#616e7c">{_text(note, 20)}</text></g>'
-        )
-    parts += edges + boxes + labels + ["</svg>"]
+    if goal is not None:
+        gy = y_of(goal)
+        parts.append(f'<line x1="{left}" y1="{gy:.1f}" x2="{width - right}" y2="{gy:.1f}" stroke="#c81e2b" '
+                     f'stroke-dasharray="5 3"/><text x="{width - right}" y="{gy - 4:.1f}" text-anchor="end" '
+                     f'fill="#a61b29">目标 {goal:g}{unit}</text>')
+    segment: list[str] = []
+    for i, (label, value) in enumerate(points):
+        x = left + i * step
+        if (len(points) - 1 - i) % max(1, len(points) // 6) == 0:  # counted from the newest month
+            anchor = "end" if i == len(points) - 1 else "middle"
+            parts.append(f'<text x="{x:.1f}" y="{height - 10}" text-anchor="{anchor}" fill="#52606d">'
+                         f"{escape(label)}</text>")
+        if value is None:
+            if len(segment) > 1:
+                parts.append(_polyline(segment))
+            segment = []
+            continue
+        y = y_of(value)
+        segment.append(f"{x:.1f},{y:.1f}")
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="#0b4f8a">'
+                     f"<title>{escape(label)}: {value:g}{unit}</title></circle>")
+    if len(segment) > 1:
+        parts.append(_polyline(segment))
+    if all(v is None for _, v in points):
+        parts.append(f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" fill="#52606d">'
+                     "暂无评价</text>")
+    parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every interpolated value above is escaped
+
+
+def _polyline(points: list[str]) -> str:
+    return f'<polyline points="{" ".join(points)}" fill="none" stroke="#0b4f8a" stroke-width="2"/>'

@@ -17,6 +17,10 @@ from gkflow.services.sessions import Session
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 CSRF_COOKIE = "gkflow_csrf"
+ROLE_LABELS = {
+    "window_clerk": "窗口工作人员", "handler": "承办人", "department_head": "部门负责人",
+    "dispatcher": "12345派单员", "applicant": "申请人", "system": "系统", "admin": "管理员",
+}
 
 # The security headers (CSP, nosniff, frame-ancestors, Referrer-Policy) are added to every response by
 # gkflow.web.guard.SecurityHeaders; pages also stay out of caches (they may show personal data).
@@ -55,6 +59,7 @@ def make_environment(rt: Runtime) -> Environment:
     env.filters["pct"] = lambda v: "—" if v is None else f"{v * 100:.1f}%"
     env.filters["urlq"] = lambda v: quote(str(v), safe="")
     env.filters["filesize"] = _file_size
+    env.filters["role"] = lambda v: ROLE_LABELS.get(str(v), str(v))
     return env
 
 

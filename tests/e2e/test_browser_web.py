@@ -91,8 +91,8 @@ def test_a_clerk_registers_a_case_advances_it_to_completion_and_sees_a_conflict(
         page.fill("input[name=phone]", "13800001111")
         page.fill("input[name=f_requested_information]", "2025年部门决算")
         page.check("input[name=material_0]")
-        page.click("button:has-text('登记并打印受理回执')")
-        assert page.locator("h1").inner_text() == "受理回执"
+        page.click("button:has-text('登记并打印登记回执')")
+        assert page.locator("h1").inner_text() == "政府信息公开申请登记回执"
         case_no = page.locator("#case-no").inner_text()
         assert len(page.locator("#query-code").inner_text()) == 8
         assert page.locator(".qr svg").count() == 1
@@ -113,10 +113,12 @@ def test_a_clerk_registers_a_case_advances_it_to_completion_and_sees_a_conflict(
 
         rival.click("form[data-action=deliver] button")
         alert = rival.locator("p.alert").inner_text()
-        assert "他人已先行办理此件" in alert and "已办结" in alert
+        assert "此件已先行办理" in alert and "已办结" in alert
 
         page.goto(f"{server}/staff")
-        assert case_no not in page.content()  # completed cases leave the worklist
+        assert case_no not in page.content()  # completed cases leave the open tab …
+        page.click("a[data-tab=completed]")
+        assert case_no in page.content()  # … for the completed one
     finally:
         clerk.close()
         other.close()
@@ -131,10 +133,11 @@ def test_an_administrator_retries_a_dead_letter(browser, server, sqlite_rt):
         page = context.new_page()
         _login(page, server, "admin")
         page.goto(f"{server}/admin")
+        page.click("a.kpi-card[href='/admin/notices?status=failed']")
         row = page.locator(f"tr[data-outbox='{message.id}']")
         assert "gateway refused" in row.inner_text()
         row.locator("button:has-text('重试')").click()
         assert page.locator("p.ok").inner_text() == f"通知 #{message.id} 已重新排队投递。"
-        assert page.locator(f"tr[data-outbox='{message.id}']").count() == 0
+        assert "待发送" in page.locator(f"tr[data-outbox='{message.id}']").inner_text()
     finally:
         context.close()

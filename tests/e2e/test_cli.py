@@ -116,3 +116,36 @@ def test_a_command_before_init_says_to_run_init(tmp_path):
     assert proc.returncode == 1
     assert json.loads(proc.stdout)["error"]["code"] == "invalid_config"
     assert "gkflow init" in json.loads(proc.stdout)["error"]["message"]
+
+
+def test_case_list_finds_cases_by_name_phone_tail_and_number_and_pages_them(gk):
+    numbers = []
+    for name, phone in (("王小明", "13912345678"), ("王小红", "13800001111"), ("李四", "13700005678")):
+        numbers.append(js(gk("case", "submit", "gov-info-request", "--name", name, "--phone", phone,
+                             "--field", "requested_information=预算", "--json"))["case_no"])
+    found = js(gk("case", "list", "--q", "小明", "--json"))
+    assert [r["case_no"] for r in found["items"]] == [numbers[0]] and found["items"][0]["applicant"] == "王**"
+    assert {r["case_no"] for r in js(gk("case", "list", "--q", "5678", "--json"))["items"]} == {
+        numbers[0], numbers[2]}
+    by_number = js(gk("case", "list", "--q", numbers[1][-4:].lower(), "--json"))
+    assert by_number["items"][0]["case_no"] == numbers[1]
+    first = js(gk("case", "list", "--limit", "2", "--json"))
+    assert first["counts"]["open"] == 3 and len(first["items"]) == 2 and first["next_cursor"]
+    rest = js(gk("case", "list", "--limit", "2", "--cursor", first["next_cursor"], "--json"))
+    assert len(rest["items"]) == 1 and rest["next_cursor"] is None
+    text = gk("case", "list", "--q", "王").stdout
+    assert "王**" in text and "15 working days left" in text and "open 2 ·" in text
+    assert js(gk("case", "list", "--completed", "--json"))["items"] == []
+    bad = gk("case", "list", "--from", "2026-02-30", ok=False)
+    assert bad.returncode == 1 and "not a date" in bad.stderr + bad.stdout
+    both = gk("case", "list", "--overdue", "--completed", "--json", ok=False)
+    assert json.loads(both.stdout)["error"]["code"] == "invalid_input"
+
+
+def test_publish_run_reports_bad_input_in_one_line_before_starting_prefect(gk):
+    proc = gk("publish", "run", "fiscal-monthly", "--period", "2026-13", ok=False)
+    output = (proc.stdout + proc.stderr).strip()
+    assert proc.returncode == 1
+    assert output == "error [invalid_input]: '2026-13' is not a monthly period of fiscal-monthly"
+    proc = gk("publish", "run", "no-such-task", "--period", "2026-10", "--json", ok=False)
+    assert json.loads(proc.stdout)["error"]["code"] == "not_found" and "Traceback" not in proc.stderr

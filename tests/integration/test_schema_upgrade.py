@@ -17,15 +17,22 @@ def columns(path, table: str) -> set[str]:
         return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
 
 
+def indexes(path, table: str) -> set[str]:
+    with sqlite3.connect(path) as conn:
+        return {row[1] for row in conn.execute(f"PRAGMA index_list({table})")}
+
+
 def test_a_nullable_column_missing_from_an_older_database_is_added(tmp_path):
     path = tmp_path / "old.db"
     engine = make_engine(f"sqlite:///{path}")
     create_schema(engine)
-    with sqlite3.connect(path) as conn:
+    with sqlite3.connect(path) as conn:  # as a database made before the column and its index
+        conn.execute("DROP INDEX ix_cases_assigned")
         conn.execute("ALTER TABLE cases DROP COLUMN assigned_department")
     assert "assigned_department" not in columns(path, "cases")
     create_schema(engine)
     assert "assigned_department" in columns(path, "cases")
+    assert "ix_cases_assigned" in indexes(path, "cases")  # indexes added to a model are created too
 
 
 def test_a_new_not_null_column_is_refused_with_a_clear_message(tmp_path):

@@ -4,6 +4,7 @@ no personal data in logs: SQL parameters are hidden and every log record is mask
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import threading
 import time
@@ -16,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from gkflow.web.app import create_app
-from gkflow.web.guard import DOCS_CSP, PAGE_CSP, SITE_CSP
+from gkflow.web.guard import DOCS_CSP, PAGE_CSP, SITE_CSP, docs_csp
 
 HEADERS = ("content-security-policy", "x-content-type-options", "referrer-policy", "x-frame-options")
 
@@ -32,6 +33,9 @@ def test_every_response_carries_the_security_headers(app_client, url, csp):
     response = app_client.get(url)
     for name in HEADERS:
         assert response.headers.get(name), f"{url} ({response.status_code}) lacks {name}"
+    if url == "/docs":  # Swagger UI's page: the same policy with its bootstrap script's nonce
+        nonce = re.search(r"'nonce-([^']+)'", response.headers["content-security-policy"]).group(1)
+        csp = docs_csp(nonce)
     assert response.headers["content-security-policy"] == csp
     assert "frame-ancestors 'none'" in csp and response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["referrer-policy"] == "no-referrer"

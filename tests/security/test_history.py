@@ -16,11 +16,11 @@ from gkflow.domain.errors import CorruptRecord, InvalidConfig
 from gkflow.domain.events import GENESIS_HASH, legacy_event_hash, seal_event
 from gkflow.runtime import Runtime
 from gkflow.services.audit import verify_all
+from gkflow.services.case_search import search_cases
 from gkflow.services.cases import Applicant, fire, submit_case
 from gkflow.services.checkpoints import checkpoint_dir, publish_roots, write_checkpoint
 from gkflow.services.keys import rotate_key
 from gkflow.services.views import show_case
-from gkflow.services.worklist import worklist
 from tests.helpers import with_settings
 
 CLERK = Actor("li.clerk", "window_clerk", "格尔木市人民政府办公室")
@@ -167,7 +167,7 @@ def test_a_corrupt_state_is_a_clear_error_on_the_case_page_and_in_the_worklist_n
         fire(rt, case_no, "deliver", CLERK, occurred_at=at("2026-03-05"))
     admin = Account(username="admin", display_name="管理员", roles=("admin",), department=None,
                     password_hash="")
-    [entry] = [e for e in worklist(rt, admin) if e.case_no == case_no]
+    [entry] = [e for e in search_cases(rt, admin).items if e.case_no == case_no]
     assert entry.state_label == "记录异常，请核查"
     [mismatch] = verify_all(rt).mismatches
     assert (mismatch.case_no, mismatch.field, mismatch.stored, mismatch.history) == (

@@ -109,10 +109,15 @@ def test_the_worklist_api_lists_only_the_department_s_open_cases(client, bearer)
     mine = submit_gov(client)
     done = submit_gov(client)
     complete_gov(client, done["case_no"], bearer("clerk"))
-    rows = client.get("/api/staff/cases", headers=bearer("clerk")).json()
+    answer = client.get("/api/staff/cases", headers=bearer("clerk")).json()
+    rows = answer["items"]
     assert [r["case_no"] for r in rows] == [mine["case_no"]]
     assert rows[0]["department"] == GOV_DEPT and rows[0]["days_left"] == 15
-    assert client.get("/api/staff/cases", headers=bearer("safety")).json() == []
+    assert rows[0]["days_unit"] == "working" and rows[0]["applicant"] == "张**"
+    assert answer["counts"] == {"all": 2, "open": 1, "week": 0, "overdue": 0, "completed": 1,
+                                "capped_at": 10000}
+    assert answer["next_cursor"] is None
+    assert client.get("/api/staff/cases", headers=bearer("safety")).json()["items"] == []
 
 
 def test_a_work_order_dispatched_to_another_department_reaches_its_worklist_and_may_be_handled(
@@ -126,7 +131,7 @@ def test_a_work_order_dispatched_to_another_department_reaches_its_worklist_and_
     dispatched = _act(client, case_no, "dispatch", bearer("dispatcher"),
                       fields={"assignee": "格尔木市应急管理局"})
     assert dispatched.status_code == 200, dispatched.text
-    listed = client.get("/api/staff/cases", headers=bearer("safety")).json()
+    listed = client.get("/api/staff/cases", headers=bearer("safety")).json()["items"]
     assert case_no in [row["case_no"] for row in listed]
     assert client.get(f"/api/staff/cases/{case_no}", headers=bearer("safety")).status_code == 200
     assert _act(client, case_no, "sign", bearer("safety")).status_code == 200

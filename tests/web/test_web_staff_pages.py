@@ -81,9 +81,9 @@ def test_the_worklist_shows_the_department_s_cases_with_deadline_colours(client,
     clock.advance(timedelta(days=7))  # 2026-03-25: past the promised 2026-03-23
     assert client.get("/staff").status_code == 303  # the 8-hour session has expired meanwhile
     login(client, "clerk")
-    page = client.get("/staff?sort=received").text
+    page = client.get("/staff?tab=overdue").text
     assert re.search(rf'<tr class="red" data-case="{fresh["case_no"]}">', page)
-    assert "超期 2 天" in page
+    assert "超期 2个工作日" in page and newer["case_no"] not in page
     assert client.get("/staff?state=decided").text.count("data-case=") == 0
 
 
@@ -124,7 +124,8 @@ def test_a_conflict_is_shown_plainly_when_someone_else_acted_first(client):
         },
     )
     assert response.status_code == 409
-    assert "他人已先行办理此件" in response.text and "审查办理中" in response.text
+    assert "此件已先行办理" in response.text and "审查办理中" in response.text
+    assert "someone else" not in response.text  # no English tail
 
 
 def test_a_missing_field_is_named_and_the_typed_values_are_kept(client):
@@ -142,10 +143,12 @@ def test_window_registration_prints_a_receipt_with_the_query_code_and_a_qr_code(
     csrf = login(client, "clerk")
     form = client.get(f"/staff/register?item={GOV}").text
     assert 'name="f_requested_information"' in form
+    token = re.search(r'name="form_token" value="([^"]+)"', form).group(1)
     response = client.post(
         "/staff/register",
         data={
             "csrf_token": csrf,
+            "form_token": token,
             "item": GOV,
             "name": "王小明",
             "phone": "13800001111",
@@ -153,18 +156,21 @@ def test_window_registration_prints_a_receipt_with_the_query_code_and_a_qr_code(
             "material_0": "1",
         },
     )
-    assert response.status_code == 200
-    page = response.text
+    assert response.status_code == 303 and "code" not in response.headers["location"]
+    page = client.get(response.headers["location"]).text
     case_no = re.search(r'id="case-no">([^<]+)<', page).group(1)
     code = re.search(r'id="query-code">([^<]+)<', page).group(1)
-    assert "受理回执" in page and "<svg" in page and "王**" in page and "政府信息公开申请表" in page
+    assert "政府信息公开申请登记回执" in page and "受理回执" not in page
+    assert "<svg" in page and "王**" in page and "政府信息公开申请表" in page
     assert client.get(f"/api/cases/{case_no}", params={"code": code}).json()["state"] == "received"
 
 
 def test_registration_errors_name_the_missing_field(client):
     csrf = login(client, "clerk")
-    response = client.post("/staff/register", data={"csrf_token": csrf, "item": GOV, "name": "王小明"})
+    response = client.post("/staff/register", data={"csrf_token": csrf, "item": GOV, "name": "王小明",
+                                                    "form_token": "t" * 32})
     assert response.status_code == 422 and "requested_information" in response.text
+    assert 'name="form_token" value="' + "t" * 32 + '"' in response.text  # the same form, once more
 
 
 def test_only_window_staff_register_cases(client):
