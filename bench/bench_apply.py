@@ -17,7 +17,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -208,9 +208,11 @@ def load(port: int, token: str, files: tuple[bytes, bytes], seconds: float) -> d
     return {"per_s": len(done) / wall, "n": len(done), "latencies": sorted(done)}
 
 
-def run(duration_s: float = DURATION_S) -> list[dict[str, object]]:
+def run(*, tiny: bool = False, args: Sequence[str] = ()) -> list[dict[str, object]]:
+    duration_s, warmup_s = (1.0, 0.5) if tiny else (DURATION_S, WARMUP_S)
     from gkflow.runtime import Runtime
     from gkflow.services.catalogue_sync import init_database
+    from gkflow.services.keys import generate_missing_keys
     from gkflow.services.sessions import issue_token
     from gkflow.settings import Settings
 
@@ -220,6 +222,7 @@ def run(duration_s: float = DURATION_S) -> list[dict[str, object]]:
         settings = Settings(
             var_dir=tmp / "var", database_url=f"sqlite:///{tmp / 'apply.db'}", config_dir=tmp / "config"
         )
+        generate_missing_keys(settings)
         rt = Runtime(settings)
         init_database(rt)
         token = issue_token(rt, "partner", "bench")
@@ -231,10 +234,10 @@ def run(duration_s: float = DURATION_S) -> list[dict[str, object]]:
             "GKFLOW_VAR_DIR": str(settings.var_dir),
         }
         with serve("gkflow_app", env) as port:
-            load(port, token, files, WARMUP_S)
+            load(port, token, files, warmup_s)
             measured = load(port, token, files, duration_s)
         with serve("bare_app", {}) as port:
-            load(port, token, files, WARMUP_S)
+            load(port, token, files, warmup_s)
             bare = load(port, token, files, duration_s)
         stored = sum(1 for p in (settings.var_dir / "materials").rglob("*") if p.is_file())
     finally:

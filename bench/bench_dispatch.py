@@ -8,18 +8,15 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import subprocess
-import sys
-import threading
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import requests
 from sqlalchemy import func, select
 
-from bench.common import ROOT, figure, sqlite_runtime
+from bench.common import ROOT, figure, no_options, sqlite_runtime
+from bench.gateway import gateway_process, received
 from gkflow.delivery import outbox
 from gkflow.delivery.config import ChannelsConfig
 from gkflow.delivery.dispatcher import drain
@@ -31,45 +28,6 @@ N_MESSAGES = int(os.environ.get("GKFLOW_BENCH_DISPATCH", "400"))
 # The two loops alternate and each figure is the median of its rounds: on a small machine shared with
 # the gateway, a single pass of either swings by a quarter.
 ROUNDS = int(os.environ.get("GKFLOW_BENCH_DISPATCH_ROUNDS", "9"))
-
-
-class _Gateway(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # else each answer waits ~40 ms for a delayed ACK
-    seen: set[str] = set()
-    lock = threading.Lock()
-
-    def do_POST(self) -> None:  # noqa: N802
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        key = self.headers.get("Idempotency-Key") or str(len(body))
-        with self.lock:
-            self.seen.add(key)
-            n = len(self.seen)
-        self._answer(json.dumps({"id": f"m{n}", "status": "delivered"}).encode())
-
-    def do_GET(self) -> None:  # noqa: N802
-        with self.lock:
-            self._answer(json.dumps({"distinct_keys": len(self.seen)}).encode())
-
-    def _answer(self, payload: bytes) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        pass
-
-
-def serve_gateway() -> None:
-    """Run in a child process: print the port, serve until stdin closes."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Gateway)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    print(server.server_address[1], flush=True)
-    sys.stdin.read()
-    server.shutdown()
 
 
 def seed(rt: Runtime, n: int, first: int = 0) -> None:
@@ -127,13 +85,10 @@ def dispatch_path(rt: Runtime, config: ChannelsConfig, n: int, first: int) -> tu
     return n / elapsed, statuses
 
 
-def run() -> list[dict[str, object]]:
-    gateway = subprocess.Popen([sys.executable, "-c", "from bench.bench_dispatch import serve_gateway;"
-                                "serve_gateway()"], cwd=ROOT, stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, text=True)
-    try:
-        port = int(gateway.stdout.readline())  # type: ignore[union-attr]
-        url = f"http://127.0.0.1:{port}/sms"
+def run(*, tiny: bool = False, args: Sequence[str] = ()) -> list[dict[str, object]]:
+    no_options("dispatch", args)
+    n_messages, rounds = (20, 1) if tiny else (N_MESSAGES, ROUNDS)
+    with gateway_process() as url:
         config = ChannelsConfig(
             inbox_dir=ROOT / "var" / "bench-inbox", sandbox_all=False,
             live={"sms": {"gateway_url": url, "api_key": "bench-key", "signature": "【基准】"}},
@@ -142,16 +97,13 @@ def run() -> list[dict[str, object]]:
         gkflow_rates, ceilings = [], []
         with sqlite_runtime() as rt:
             body = sms_body(rt, config)
-            for round_no in range(ROUNDS):
-                rate, statuses = dispatch_path(rt, config, N_MESSAGES, round_no * N_MESSAGES)
+            for round_no in range(rounds):
+                rate, statuses = dispatch_path(rt, config, n_messages, round_no * n_messages)
                 gkflow_rates.append(rate)
-                ceilings.append(bare_loop(url, N_MESSAGES, body))
-        keys = requests.get(url, timeout=5).json()["distinct_keys"]
-    finally:
-        gateway.stdin.close()  # type: ignore[union-attr]
-        gateway.wait(timeout=10)
+                ceilings.append(bare_loop(url, n_messages, body))
+        keys = len({key for key, _ in received(url) if key})
     return [figure("dispatch.http", statistics.median(gkflow_rates), "notices/s", statistics.median(ceilings),
-                   messages=N_MESSAGES, rounds=ROUNDS,
+                   messages=n_messages, rounds=rounds,
                    statuses=statuses, gateway_distinct_keys=keys, database="sqlite",
                    measured_at=datetime.now(UTC).isoformat(timespec="seconds"))]
 

@@ -13,7 +13,7 @@ import os
 import random
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -154,18 +154,19 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def run() -> list[dict[str, object]]:
+def run(*, tiny: bool = False, args: Sequence[str] = ()) -> list[dict[str, object]]:
+    n_cases, n_queries = (2000, 50) if tiny else (N_CASES, N_QUERIES)
     rng = random.Random(10)
     with sqlite_runtime() as rt:
         today = rt.local_date(rt.now())
         started = time.perf_counter()
-        drawn = seed(str(rt.engine.url.database), N_CASES, today, rng)
+        drawn = seed(str(rt.engine.url.database), n_cases, today, rng)
         seeded_s = time.perf_counter() - started
-        mix = query_mix(drawn, today, rng, N_QUERIES)
-        return [_measure(rt, mix, seeded_s)]
+        mix = query_mix(drawn, today, rng, n_queries)
+        return [_measure(rt, mix, seeded_s, n_cases)]
 
 
-def _measure(rt: Runtime, mix: list[dict[str, Any]], seeded_s: float) -> dict[str, object]:
+def _measure(rt: Runtime, mix: list[dict[str, Any]], seeded_s: float, n_cases: int) -> dict[str, object]:
     captured: list[tuple[str, Any]] = []
 
     def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
@@ -210,7 +211,7 @@ def _measure(rt: Runtime, mix: list[dict[str, Any]], seeded_s: float) -> dict[st
             print(f"{gk_ms:8.1f} {raw_ms:8.1f} {spec}", file=sys.stderr)
     return figure(
         "worklist.search", percentile(timings["gk"], 0.99), "ms", percentile(timings["raw"], 0.99),
-        higher_is_better=False, cases=N_CASES, queries=len(mix), found_share=round(found / len(mix), 3),
+        higher_is_better=False, cases=n_cases, queries=len(mix), found_share=round(found / len(mix), 3),
         p50=round(percentile(timings["gk"], 0.5), 3), raw_p50=round(percentile(timings["raw"], 0.5), 3),
         seed_s=round(seeded_s, 1),
     )

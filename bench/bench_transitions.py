@@ -8,9 +8,10 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from bench.common import figure, postgres_available, postgres_runtime, sqlite_runtime
+from bench.common import figure, no_options, postgres_available, postgres_runtime, sqlite_runtime
 from gkflow.domain.cases import Actor
 from gkflow.runtime import Runtime
 from gkflow.services.cases import Applicant, fire, submit_case
@@ -90,25 +91,27 @@ def run_raw_postgres(rt: Runtime, case_nos: list[str], n: int) -> float:
         return n / (time.perf_counter() - start)
 
 
-def measure(rt: Runtime, raw, name: str) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    gk_cases = seed(rt, N_CASES)
-    raw_cases = seed(rt, N_CASES)
+def measure(rt: Runtime, raw, name: str, n: int, n_cases: int) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    gk_cases = seed(rt, n_cases)
+    raw_cases = seed(rt, n_cases)
     # Interleave two rounds each so machine noise hits both sides alike.
-    half = N_TRANSITIONS // 2
+    half = n // 2
     gk = [run_gkflow(rt, gk_cases, half)]
     ceiling = [raw(rt, raw_cases, half)]
     gk.append(run_gkflow(rt, gk_cases, half))
     ceiling.append(raw(rt, raw_cases, half))
-    return figure(name, max(gk), "transitions/s", max(ceiling), n=N_TRANSITIONS)
+    return figure(name, max(gk), "transitions/s", max(ceiling), n=n)
 
 
-def run() -> list[dict[str, object]]:
+def run(*, tiny: bool = False, args: Sequence[str] = ()) -> list[dict[str, object]]:
+    no_options("transitions", args)
+    n, n_cases = (40, 5) if tiny else (N_TRANSITIONS, N_CASES)
     results = []
     with sqlite_runtime() as rt:
-        results.append(measure(rt, run_raw_sqlite, "transitions.sqlite"))
+        results.append(measure(rt, run_raw_sqlite, "transitions.sqlite", n, n_cases))
     if postgres_available():
         with postgres_runtime() as rt:
-            results.append(measure(rt, run_raw_postgres, "transitions.postgres"))
+            results.append(measure(rt, run_raw_postgres, "transitions.postgres", n, n_cases))
     else:
         results.append({"figure": "transitions.postgres", "skipped": "no PostgreSQL reachable"})
     return results

@@ -13,11 +13,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench.common import figure, sqlite_runtime
+from bench.common import figure, no_options, sqlite_runtime
 from bench.seed import QUERY_CODE, case_no, seed_sqlite
 
 N_CASES = int(os.environ.get("GKFLOW_BENCH_CASES", "1000000"))
@@ -154,9 +154,10 @@ def _ms(values: list[float], q: float) -> float:
     return round(percentile(values, q) * 1000, 3)
 
 
-def run(
-    n_cases: int = N_CASES, rate: float = RATE, duration_s: float = DURATION_S
-) -> list[dict[str, object]]:
+def run(*, tiny: bool = False, args: Sequence[str] = ()) -> list[dict[str, object]]:
+    no_options("web", args)
+    n_cases, rate, duration_s, warmup_s = (2000, RATE, 1.0, 0.5) if tiny else (N_CASES, RATE, DURATION_S,
+                                                                                 WARMUP_S)
     rng = random.Random(11)
     with sqlite_runtime() as rt:
         started = time.perf_counter()
@@ -167,16 +168,16 @@ def run(
             "GKFLOW_CONFIG_DIR": str(rt.settings.config_dir),
             "GKFLOW_VAR_DIR": str(rt.settings.var_dir),
         }
-        picks = [case_no(rng.randrange(n_cases)) for _ in range(int(rate * (duration_s + WARMUP_S)) + 1)]
+        picks = [case_no(rng.randrange(n_cases)) for _ in range(int(rate * (duration_s + warmup_s)) + 1)]
         paths = [
             f"/api/cases/{no}" if i % 2 == 0 else f"/status/{no}"
             for i, no in enumerate(picks)
         ]
         with serve("gkflow_app", env) as port:
-            load(port, paths[: int(rate * WARMUP_S)], rate=rate, duration_s=WARMUP_S)
-            measured = load(port, paths[int(rate * WARMUP_S) :], rate=rate, duration_s=duration_s)
+            load(port, paths[: int(rate * warmup_s)], rate=rate, duration_s=warmup_s)
+            measured = load(port, paths[int(rate * warmup_s) :], rate=rate, duration_s=duration_s)
         with serve("bare_app", {}) as port:
-            load(port, ["/const"], rate=rate, duration_s=WARMUP_S)
+            load(port, ["/const"], rate=rate, duration_s=warmup_s)
             bare = load(port, ["/const"], rate=rate, duration_s=duration_s)
     samples = measured["samples"]  # type: ignore[index]
     bad = sum(1 for _, _, status in samples if status != 200)  # type: ignore[misc]

@@ -6,7 +6,7 @@ import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -50,11 +50,46 @@ effective_from: 2020-01-01
 """
 
 
+# A whole lifecycle, as an applicant's case lives it: submitted, accepted, decided, closed; every step
+# one sms notice to the applicant (bench/bench_sustained.py drives it over the HTTP API).
+LIFECYCLE_ITEM = """
+code: bench-life
+name: 基准测试事项（全流程）
+area: 基准
+department: 基准测试部门
+basis: [基准测试用，不对外]
+statutory_limit: {days: 20, unit: working}
+promised_limit: {days: 10, unit: working}
+notice_channels: [sms]
+initial: received
+submit_notices: [accepted]
+states:
+  received: {label: 已收件}
+  under_review: {label: 审查中}
+  decided: {label: 已决定}
+  closed: {label: 已办结, final: true}
+transitions:
+  accept: {label: 受理, from: received, to: under_review, roles: [handler], notices: [accepted]}
+  decide:
+    label: 作出决定
+    from: under_review
+    to: decided
+    roles: [handler]
+    fields: {outcome: {label: 决定, type: text}}
+    notices: [decided]
+  close: {label: 办结, from: decided, to: closed, roles: [handler], notices: [delivered]}
+version: 1
+effective_from: 2020-01-01
+"""
+LIFECYCLE_STEPS = (("accept", {}), ("decide", {"outcome": "准予许可"}), ("close", {}))
+
+
 def bench_config(tmp: Path) -> Path:
     config = tmp / "config"
     (config / "items").mkdir(parents=True)
     shutil.copy(ROOT / "config" / "calendar.yaml", config / "calendar.yaml")
     (config / "items" / "bench-loop.yaml").write_text(BENCH_ITEM, encoding="utf-8")
+    (config / "items" / "bench-life.yaml").write_text(LIFECYCLE_ITEM, encoding="utf-8")
     return config
 
 
@@ -110,3 +145,9 @@ def figure(name: str, value: float, unit: str, ceiling: float, higher_is_better:
     ratio = value / ceiling if higher_is_better else ceiling / value
     return {"figure": name, "value": round(value, 3), "unit": unit, "ceiling": round(ceiling, 3),
             "ratio": round(ratio, 3), **extra}
+
+
+def no_options(name: str, args: Sequence[str]) -> None:
+    """Refuse options a module does not take (a typo must not run the default silently)."""
+    if args:
+        raise ValueError(f"bench {name} takes no options, got: {' '.join(args)}")

@@ -46,6 +46,16 @@ class Runtime:
 
         return load_keyring(self.settings)
 
+    @cached_property
+    def read_engine(self) -> Engine:
+        """The same pool in autocommit, for reads that are one statement: no BEGIN and no ROLLBACK
+        round trip around it (on PostgreSQL each is one; a look-up is then one round trip, not three).
+        SQLite's connections already run without an implicit transaction (gkflow.db.engine), and
+        switching their isolation level per checkout would cost a PRAGMA each time."""
+        if self.engine.dialect.name == "sqlite":
+            return self.engine
+        return self.engine.execution_options(isolation_level="AUTOCOMMIT")
+
     @property
     def calendar(self) -> WorkingCalendar:
         from gkflow.config.calendar import load_calendar

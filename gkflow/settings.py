@@ -73,6 +73,12 @@ class Settings(BaseSettings):
     def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         return tuple(ipaddress.ip_network(p.strip(), strict=False)
                      for p in self.trusted_proxies.split(",") if p.strip())
+    # `gkflow serve`: take part in electing the one process that runs the embedded scheduler
+    # (`--no-scheduler` sets it false: a Prefect server schedules instead).
+    embedded_scheduler: bool = True
+    # The elected scheduler starts Prefect's local API at once (10-25 s) rather than on the first
+    # notice's flow run; false defers it (less memory until the first run).
+    prefect_warm_up: bool = True
 
     @property
     def db_url(self) -> str:

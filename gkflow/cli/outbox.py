@@ -103,7 +103,8 @@ def outbox_list(
     json_: JsonFlag = False,
 ) -> None:
     """Notices (and triggers) with their delivery status, newest first; recipients masked."""
-    from gkflow.delivery.outbox import STATUSES, list_messages
+    from gkflow.delivery.outbox import STATUSES
+    from gkflow.delivery.outbox_admin import list_messages
     from notifications.masking import mask_recipient
 
     if status is not None and status not in STATUSES:

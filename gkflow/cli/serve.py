@@ -53,13 +53,13 @@ def serve(
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8000,
     no_scheduler: Annotated[bool, typer.Option("--no-scheduler", help="web only")] = False,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="web processes (uvicorn workers)")] = 1,
     json_: JsonFlag = False,
 ) -> None:
-    """Run the web app (and, unless --no-scheduler, the embedded scheduler)."""
+    """Run the web app in N processes; unless --no-scheduler, one of them (elected) runs the scheduler."""
     from gkflow.services.checkpoints import require_keys
     from gkflow.settings import Settings
     from gkflow.web.server import run_server
 
     require_keys(Settings())  # no key, no service: the history is never sealed with a default
-
-    run_server(host=host, port=port, with_scheduler=not no_scheduler)
+    run_server(host=host, port=port, with_scheduler=not no_scheduler, workers=workers)

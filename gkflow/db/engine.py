@@ -57,5 +57,8 @@ def _configure_sqlite(engine: Engine) -> None:
         # Writers take the write lock up front: a deferred transaction that later upgrades
         # fails with SQLITE_BUSY at once instead of waiting on busy_timeout.
         # Straight on the DBAPI connection: SQLAlchemy's execution context would cost ~40 µs.
-        statement = "BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION) else "BEGIN"
+        options = conn.get_execution_options()
+        if options.get("isolation_level") == "AUTOCOMMIT":
+            return  # Runtime.read_engine: each statement on its own
+        statement = "BEGIN IMMEDIATE" if options.get(WRITE_OPTION) else "BEGIN"
         conn.connection.dbapi_connection.execute(statement)

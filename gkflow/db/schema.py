@@ -6,7 +6,7 @@ from sqlalchemy import Engine, text
 from sqlmodel import SQLModel
 
 # Importing the model modules registers their tables on SQLModel.metadata.
-from gkflow.db import door_models, models, openness_models, publication_models, web_models  # noqa: F401
+from gkflow.db import door_models, leader, models, openness_models, publication_models, web_models  # noqa: F401
 
 SQLITE_TRIGGERS = [
     """CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events

@@ -76,6 +76,22 @@ def due_count(
         return conn.execute(select(func.count()).select_from(outbox_t).where(*conditions)).scalar_one()
 
 
+def due_backlog(rt: Runtime, *, now: datetime | None = None) -> tuple[int, datetime | None]:
+    """(notices due now, since when the oldest of them has been due): the outbox lag of /healthz.
+    A pending row is due from its next attempt; a row whose lease ran out, from the lease's end."""
+    now = now or rt.now()
+    pending = and_(outbox_t.c.kind == "notice", outbox_t.c.status.in_(PENDING),
+                   outbox_t.c.next_attempt_at <= now)
+    expired = and_(outbox_t.c.kind == "notice", outbox_t.c.status == SENDING, outbox_t.c.lease_until < now)
+    with rt.engine.connect() as conn:
+        n_pending, since_pending = conn.execute(
+            select(func.count(), func.min(outbox_t.c.next_attempt_at)).where(pending)).one()
+        n_expired, since_expired = conn.execute(
+            select(func.count(), func.min(outbox_t.c.lease_until)).where(expired)).one()
+    since = min((t for t in (since_pending, since_expired) if t is not None), default=None)
+    return n_pending + n_expired, since
+
+
 def claim(
     rt: Runtime,
     *,
@@ -294,52 +310,3 @@ def record_receipt(
             .values(**values, lease_until=None, updated_at=now)
         ).rowcount == 1
     return ReceiptResult(row.id, row.idempotency_key, values["status"] if changed else row.status, changed)
-
-
-def retry_dead(rt: Runtime, message_id: int, *, now: datetime | None = None) -> bool:
-    """An administrator's retry of a dead letter: back to pending, due now, with a fresh retry
-    horizon (else a dead letter older than the horizon would get exactly one more attempt)."""
-    now = now or rt.now()
-    with write_connection(rt.engine) as conn, conn.begin():
-        return conn.execute(
-            update(outbox_t)
-            .where(outbox_t.c.id == message_id,
-                   outbox_t.c.status.in_((DEAD, PERMANENT_FAILURE, TECHNICAL_FAILURE)))
-            .values(status=CREATED, next_attempt_at=now, lease_until=None, leased_by=None,
-                    retry_from=now, attempts=0, updated_at=now)
-        ).rowcount == 1
-
-
-def list_messages(
-    rt: Runtime, *, status: str | None = None, case_no: str | None = None, kind: str | None = None,
-    limit: int = 100,
-) -> list[dict[str, Any]]:
-    """The newest outbox rows first (for `gkflow outbox list` and the admin pages)."""
-    if status is not None and status not in STATUSES:
-        raise ValueError(f"unknown status {status!r}; one of {', '.join(STATUSES)}")
-    query = select(
-        outbox_t.c.id, outbox_t.c.case_no, outbox_t.c.kind, outbox_t.c.topic, outbox_t.c.channel,
-        outbox_t.c.recipient, outbox_t.c.status, outbox_t.c.attempts, outbox_t.c.next_attempt_at,
-        outbox_t.c.lease_until, outbox_t.c.last_error, outbox_t.c.provider_ref, outbox_t.c.delivered_at,
-        outbox_t.c.created_at, outbox_t.c.updated_at, outbox_t.c.idempotency_key,
-    ).order_by(outbox_t.c.id.desc()).limit(limit)
-    if status is not None:
-        query = query.where(outbox_t.c.status == status)
-    if case_no is not None:
-        query = query.where(outbox_t.c.case_no == case_no)
-    if kind is not None:
-        query = query.where(outbox_t.c.kind == kind)
-    with rt.engine.connect() as conn:
-        return [dict(r) for r in conn.execute(query).mappings()]
-
-
-def retry_all_dead(rt: Runtime, *, now: datetime | None = None) -> int:
-    """`retry_dead` for every dead letter at once; returns how many went back to the queue."""
-    now = now or rt.now()
-    with write_connection(rt.engine) as conn, conn.begin():
-        return int(conn.execute(
-            update(outbox_t)
-            .where(outbox_t.c.status.in_((DEAD, PERMANENT_FAILURE, TECHNICAL_FAILURE)))
-            .values(status=CREATED, next_attempt_at=now, lease_until=None, leased_by=None,
-                    retry_from=now, attempts=0, updated_at=now)
-        ).rowcount)

@@ -143,6 +143,13 @@ def _users_table_exists(rt: Runtime) -> bool:
     return inspect(rt.engine).has_table("users")
 
 
+def stored_or_configured(rt: Runtime, username: str, row: Any | None) -> Account | None:
+    """The account ``username`` from its `users` row when there is one, else from accounts.yaml."""
+    if row is not None:
+        return _account_from_row(row)
+    return config_accounts(rt.settings.config_dir).get(username)
+
+
 def get_account(rt: Runtime, username: str) -> Account | None:
     """The account ``username``: its database row, else its entry in accounts.yaml."""
     with rt.engine.connect() as conn:

@@ -9,12 +9,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
 
 from gkflow.clock import to_utc
 from gkflow.db import case_rows, case_search
 from gkflow.db.engine import write_connection
-from gkflow.db.fastsql import FastSQL
+from gkflow.db.fastsql import FastSQL, write_transaction
 from gkflow.domain.bounds import check_date, check_text, check_texts
 from gkflow.domain.cases import (
     ASSIGNEE_FIELD,
@@ -146,13 +145,9 @@ def submit_case_in(
         }
         # The first event also seals the case's identity columns (applicant, item, receipt).
         case["last_hash"] = seal_event(keys, first_event, case_no, identity=case)
-        try:
-            with conn.begin_nested():
-                case_id = case_rows.insert_case(conn, case, first_event)
-        except IntegrityError as exc:
-            if case_rows.is_case_no_collision(exc):
-                continue  # that number is taken: draw again
-            raise
+        case_id = case_rows.insert_case(conn, case, first_event)
+        if case_id is None:
+            continue  # that number is taken: draw again
         case_search.insert_terms(conn, case_id, case_terms(case_no, case["applicant_name"], applicant.phone))
         context = notice_context(rt.settings, item, case, action_label="收件", state=item.initial_state,
                                  at=received_at, public_note=None, fields=values)
@@ -207,10 +202,10 @@ def fire(
     """Fire one transition. A stale ``expected_version`` is a Conflict, never an overwrite; a step
     dated before the case's previous event is refused, a back-dated one needs ``backdate_reason``.
     ``comment`` is the internal note (内部意见); ``public_note`` is shown to the applicant and in notices."""
-    with write_connection(rt.engine) as conn, conn.begin():
-        return fire_in(conn, rt, case_no, action, actor, fields=fields, expected_version=expected_version,
-                       comment=comment, public_note=public_note, occurred_at=occurred_at,
-                       backdate_reason=backdate_reason)
+    step = _Step(fields, expected_version, comment, public_note, occurred_at, backdate_reason)
+    # Straight on a pooled DBAPI connection: ~60 µs less than a SQLAlchemy transaction (decision 8).
+    with write_transaction(rt.engine) as db:
+        return _fire(db, rt, case_no, action, actor, step)
 
 
 def fire_in(
@@ -228,78 +223,93 @@ def fire_in(
     backdate_reason: str | None = None,
 ) -> Fired:
     """`fire` inside the caller's transaction (online correction adds its files in the same one)."""
+    step = _Step(fields, expected_version, comment, public_note, occurred_at, backdate_reason)
+    with FastSQL(conn) as db:
+        return _fire(db, rt, case_no, action, actor, step)
+
+
+@dataclass(frozen=True)
+class _Step:
+    fields: Mapping[str, object] | None
+    expected_version: int | None
+    comment: str | None
+    public_note: str | None
+    occurred_at: datetime | None
+    backdate_reason: str | None
+
+
+def _fire(db: FastSQL, rt: Runtime, case_no: str, action: str, actor: Actor, step: _Step) -> Fired:
     # `occurred_at` is when the step happened (window staff may enter it late); `stamp` is the wall
     # clock, which the outbox schedules by: a back-dated step must not look overdue for delivery.
-    check_date(occurred_at, "occurred_at")
-    check_texts(fields)
-    check_text(comment, "comment")
+    check_date(step.occurred_at, "occurred_at")
+    check_texts(step.fields)
+    check_text(step.comment, "comment")
     stamp = rt.now()
-    at = to_utc(occurred_at or stamp, rt.settings.tz)
+    at = to_utc(step.occurred_at or stamp, rt.settings.tz)
     on = rt.local_date(at)
     calendar = rt.calendar
     keys = rt.keyring
-    comment = checked_note(comment, "内部意见")
-    public_note = checked_note(public_note, "对申请人说明")
-    with FastSQL(conn) as db:
-        row = case_rows.lock_for_fire(db, case_no)
-        if row is None:
-            raise NotFound(f"case {case_no} not found")
-        if expected_version is not None and expected_version != row["version"]:
-            raise Conflict(
-                f"case {case_no} is at version {row['version']}, not {expected_version}: "
-                "someone else acted first; reload and try again",
-                current_version=row["version"],
-            )
-        reason = check_step_time(at, previous_at=row["last_event_at"], now=stamp, reason=backdate_reason,
-                                 tz=rt.settings.tz)
-        item = rt.item(row["item_code"], row["item_version"])
-        if row["state"] not in item.states:
-            raise CorruptRecord(f"case {case_no}: its state {row['state']!r} is not a state of {item.code} "
-                                f"v{item.version}; run `gkflow audit verify`", case_no=case_no, field="state")
-        plan = plan_transition(
-            item, row["state"], case_rows.clocks_from_row(item, row), action, actor, fields=fields,
-            on=on, calendar=calendar, case_department=row["department"],
-            assigned_department=row["assigned_department"], contacts=CONTACTS,
+    comment = checked_note(step.comment, "内部意见")
+    public_note = checked_note(step.public_note, "对申请人说明")
+    row = case_rows.lock_for_fire(db, case_no)
+    if row is None:
+        raise NotFound(f"case {case_no} not found")
+    if step.expected_version is not None and step.expected_version != row["version"]:
+        raise Conflict(
+            f"case {case_no} is at version {row['version']}, not {step.expected_version}: "
+            "someone else acted first; reload and try again",
+            current_version=row["version"],
         )
-        values = plan.values
-        seq = row["last_seq"] + 1
-        event: dict[str, Any] = {
-            "case_id": row["id"], "seq": seq, "action": action, "from_state": plan.from_state,
-            "to_state": plan.to_state, "actor": actor.user, "role": actor.role, "at": at,
-            "comment": comment, "public_note": public_note,
-            "fields": json.dumps(values, ensure_ascii=False, sort_keys=True),
-            "prev_hash": row["last_hash"], "recorded_at": stamp if reason else None,
-            "backdate_reason": reason,
-        }
-        new_hash = seal_event(keys, event, case_no)
-        changes: dict[str, Any] = {
-            "state": plan.to_state, "version": row["version"] + 1, "last_seq": seq,
-            "last_hash": new_hash, "updated_at": stamp, **case_rows.clock_columns(plan.clocks),
-            **case_rows.due_columns("statutory", plan.statutory_due),
-            **case_rows.due_columns("promised", plan.promised_due),
-        }
-        if plan.to_state != plan.from_state:
-            changes.update(step_entered_on=on, step_seq=seq, **case_rows.due_columns("step", plan.step_due))
-        if plan.closes:
-            changes["closed_at"] = at
-        if ASSIGNEE_FIELD in values:
-            changes["assigned_department"] = values[ASSIGNEE_FIELD]
-        if not case_rows.update_case_if_version(db, row["id"], row["version"], changes):
-            raise Conflict(
-                f"case {case_no} changed while '{action}' was being applied; reload and try again"
-            )
-        case_rows.insert_event(db, event)
-        transition = plan.transition
-        if transition.notices or transition.triggers:
-            case_after = {**row, **changes}
-            context = notice_context(
-                rt.settings, item, case_after, action_label=transition.label, state=plan.to_state, at=at,
-                public_note=public_note, fields=notice_fields(transition, values),
-            )
-            case_rows.insert_outbox_rows(db, outbox_rows(
-                item, case_after, case_id=row["id"], seq=seq, notices=transition.notices,
-                triggers=transition.triggers, context=context, now=stamp,
-            ))
+    reason = check_step_time(at, previous_at=row["last_event_at"], now=stamp, reason=step.backdate_reason,
+                             tz=rt.settings.tz)
+    item = rt.item(row["item_code"], row["item_version"])
+    if row["state"] not in item.states:
+        raise CorruptRecord(f"case {case_no}: its state {row['state']!r} is not a state of {item.code} "
+                            f"v{item.version}; run `gkflow audit verify`", case_no=case_no, field="state")
+    plan = plan_transition(
+        item, row["state"], case_rows.clocks_from_row(item, row), action, actor, fields=step.fields,
+        on=on, calendar=calendar, case_department=row["department"],
+        assigned_department=row["assigned_department"], contacts=CONTACTS,
+    )
+    values = plan.values
+    seq = row["last_seq"] + 1
+    event: dict[str, Any] = {
+        "case_id": row["id"], "seq": seq, "action": action, "from_state": plan.from_state,
+        "to_state": plan.to_state, "actor": actor.user, "role": actor.role, "at": at,
+        "comment": comment, "public_note": public_note,
+        "fields": json.dumps(values, ensure_ascii=False, sort_keys=True),
+        "prev_hash": row["last_hash"], "recorded_at": stamp if reason else None,
+        "backdate_reason": reason,
+    }
+    new_hash = seal_event(keys, event, case_no)
+    changes: dict[str, Any] = {
+        "state": plan.to_state, "version": row["version"] + 1, "last_seq": seq,
+        "last_hash": new_hash, "updated_at": stamp, **case_rows.clock_columns(plan.clocks),
+        **case_rows.due_columns("statutory", plan.statutory_due),
+        **case_rows.due_columns("promised", plan.promised_due),
+    }
+    if plan.to_state != plan.from_state:
+        changes.update(step_entered_on=on, step_seq=seq, **case_rows.due_columns("step", plan.step_due))
+    if plan.closes:
+        changes["closed_at"] = at
+    if ASSIGNEE_FIELD in values:
+        changes["assigned_department"] = values[ASSIGNEE_FIELD]
+    if not case_rows.update_case_if_version(db, row["id"], row["version"], changes, current=row):
+        raise Conflict(
+            f"case {case_no} changed while '{action}' was being applied; reload and try again"
+        )
+    case_rows.insert_event(db, event)
+    transition = plan.transition
+    if transition.notices or transition.triggers:
+        case_after = {**row, **changes}
+        context = notice_context(
+            rt.settings, item, case_after, action_label=transition.label, state=plan.to_state, at=at,
+            public_note=public_note, fields=notice_fields(transition, values),
+        )
+        case_rows.insert_outbox_rows(db, outbox_rows(
+            item, case_after, case_id=row["id"], seq=seq, notices=transition.notices,
+            triggers=transition.triggers, context=context, now=stamp,
+        ))
     return Fired(case_no, plan.from_state, plan.to_state, row["version"] + 1, seq, plan)
 
 

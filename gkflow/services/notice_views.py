@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from gkflow.delivery.outbox import STATUSES, outbox_t, retry_all_dead, retry_dead
+from gkflow.delivery.outbox import STATUSES, outbox_t
+from gkflow.delivery.outbox_admin import retry_all_dead, retry_dead
 from gkflow.domain.errors import Conflict, InvalidInput, NotFound
 from gkflow.domain.masking import mask_phone
 from gkflow.runtime import Runtime

@@ -58,4 +58,4 @@ def submit_online(
         discard_unreferenced(rt, created_blobs)
         raise
     view = public_case(rt, submitted.case_no, submitted.query_code)
-    return PublicSubmission(**view.model_dump(), query_code=submitted.query_code)
+    return PublicSubmission(**dict(view), query_code=submitted.query_code)

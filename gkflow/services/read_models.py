@@ -243,3 +243,37 @@ class CasePage(_Model):
     items: list[CaseListEntry]
     next_cursor: str | None
     counts: TabCounts
+class DatabaseHealth(_Model):
+    ok: bool
+    dialect: str
+    error: str | None = Field(default=None, description="why the database did not answer")
+
+
+class LeaderView(_Model):
+    """The process running the embedded scheduler, as its row in the database says."""
+
+    holder: str = Field(description="host:pid")
+    elected_at: str
+    heartbeat_age_s: float
+
+
+class SchedulerHealth(_Model):
+    embedded: bool = Field(description="this process takes part in electing the embedded scheduler")
+    this_process_leads: bool
+    leader: LeaderView | None = Field(description="null: no process has beaten its heart lately")
+
+
+class OutboxHealth(_Model):
+    due: int = Field(description="notices that could be sent now")
+    lag_s: float = Field(description="how long the oldest of them has been due (0 when none)")
+
+
+class HealthReport(_Model):
+    """`GET /healthz`: 200 while the database answers (status ok or degraded), else 503 (down)."""
+
+    ok: bool
+    status: Literal["ok", "degraded", "down"]
+    problems: list[str]
+    database: DatabaseHealth
+    scheduler: SchedulerHealth | None
+    outbox: OutboxHealth | None

@@ -12,12 +12,13 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from gkflow.db.account_rows import token_owner
 from gkflow.db.engine import write_connection
 from gkflow.db.models import table_of
 from gkflow.db.web_models import ApiTokenRow, WebSessionRow
 from gkflow.domain.errors import NotFound
 from gkflow.runtime import Runtime
-from gkflow.services.accounts import Account, get_account
+from gkflow.services.accounts import Account, get_account, stored_or_configured
 
 SESSION_LIFETIME = timedelta(hours=8)
 
@@ -107,16 +108,13 @@ def revoke_tokens(rt: Runtime, username: str) -> int:
 
 
 def account_for_token(rt: Runtime, token: str) -> Account | None:
-    """The active account of a bearer token, or None."""
-    with rt.engine.connect() as conn:
-        username = conn.execute(
-            select(tokens_t.c.username).where(
-                tokens_t.c.token_hash == _token_hash(token), tokens_t.c.revoked_at.is_(None)
-            )
-        ).scalar()
-    if username is None:
+    """The active account of an unrevoked bearer token, or None."""
+    # One statement for the token and its stored account: the staff API checks one per request.
+    with rt.read_engine.connect() as conn:
+        owner = token_owner(conn, _token_hash(token))
+    if owner is None:
         return None
-    account = get_account(rt, username)
+    account = stored_or_configured(rt, *owner)
     return account if account is not None and account.active else None
 
 

@@ -62,8 +62,14 @@ def local_iso(rt: Runtime, at: datetime | None) -> str | None:
 
 def load_case_row(rt: Runtime, case_no: str) -> dict[str, Any]:
     """Every column of one case; NotFound if there is none."""
-    with rt.engine.connect() as conn:
-        return case_rows.case_row(conn, case_no)
+    with rt.read_engine.connect() as conn:
+        return case_rows.read_case(conn, case_no)
+
+
+def load_case_and_events(rt: Runtime, case_no: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A case and its events in order, read in one statement; NotFound if there is no such case."""
+    with rt.read_engine.connect() as conn:
+        return case_rows.read_case_and_events(conn, case_no)
 
 
 def load_events(rt: Runtime, case_id: int) -> list[dict[str, Any]]:
@@ -158,11 +164,21 @@ def field_view(spec: FieldSpec) -> FieldView:
                      max_length=length_limit(spec), options=list(spec.options), internal=spec.internal)
 
 
+# An item version never changes once loaded, so the actions of each of its states are built once.
+# Keyed by the object (kept alive in the value, so its id cannot be reused): two runtimes may load
+# different definitions under the same code and version.
+_ACTIONS: dict[tuple[int, str], tuple[ItemVersion, tuple[ActionView, ...]]] = {}
+
+
 def _allowed_actions(item: ItemVersion, state: str) -> list[ActionView]:
-    return [
-        ActionView(name=t.name, label=t.label, roles=list(t.roles), fields=[field_view(f) for f in t.fields])
-        for t in item.transitions_from(state)
-    ]
+    cached = _ACTIONS.get((id(item), state))
+    if cached is None or cached[0] is not item:
+        cached = _ACTIONS[(id(item), state)] = (item, tuple(
+            ActionView(name=t.name, label=t.label, roles=list(t.roles),
+                       fields=[field_view(f) for f in t.fields])
+            for t in item.transitions_from(state)
+        ))
+    return list(cached[1])
 
 
 def staff_case(rt: Runtime, row: Mapping[str, Any]) -> StaffCase:
@@ -181,9 +197,19 @@ def case_view(rt: Runtime, row: Mapping[str, Any], *,
                     timeline=[timeline_entry(rt, item, ev) for ev in events])
 
 
-def timeline_entry(rt: Runtime, item: ItemVersion, ev: Mapping[str, Any]) -> TimelineEntry:
-    """One event as the history shows it, with the labels of its action and target state."""
+def timeline_entry(rt: Runtime, item: ItemVersion, ev: Mapping[str, Any], *,
+                   public: bool = False) -> TimelineEntry:
+    """One event as the history shows it, with the labels of its action and target state; for the
+    applicant (``public``) staff appear only as 工作人员, fields only as the step declares them, and
+    no comment or back-dating reason (comments are internal, including every one written before
+    notes were split)."""
     transition = item.transitions.get(ev["action"])
+    fields = json.loads(ev["fields"] or "{}")
+    actor, comment, backdate_reason = ev["actor"], ev["comment"], ev.get("backdate_reason")
+    if public:
+        actor = "申请人" if ev["role"] in APPLICANT_SIDE_ROLES else "工作人员"
+        fields = _public_fields(item, ev["action"], fields)
+        comment = None
     return TimelineEntry(
         seq=ev["seq"],
         action=ev["action"],
@@ -191,15 +217,15 @@ def timeline_entry(rt: Runtime, item: ItemVersion, ev: Mapping[str, Any]) -> Tim
         from_state=ev["from_state"],
         to=ev["to_state"],
         to_label=item.states[ev["to_state"]].label if ev["to_state"] in item.states else ev["to_state"],
-        actor=ev["actor"],
+        actor=actor,
         role=ev["role"],
         at=local_iso(rt, ev["at"]),
-        comment=ev["comment"],
+        comment=comment,
         public_note=ev.get("public_note"),
-        fields=json.loads(ev["fields"] or "{}"),
-        backdated=ev.get("backdate_reason") is not None,
+        fields=fields,
+        backdated=backdate_reason is not None,
         recorded_at=local_iso(rt, ev.get("recorded_at")),
-        backdate_reason=ev.get("backdate_reason"),
+        backdate_reason=None if public else backdate_reason,
     )
 
 
@@ -218,27 +244,29 @@ _SYSTEM_ACTION_LABELS = {
 def case_actor(rt: Runtime, account: Account, case_no: str, action: str) -> Actor:
     """The actor ``account`` fires ``action`` as: the first of its roles the transition allows (the
     engine then checks role and department)."""
-    row = load_case_row(rt, case_no)
-    transition = rt.item(row["item_code"], row["item_version"]).transitions.get(action)
+    with rt.read_engine.connect() as conn:
+        item_code, item_version = case_rows.item_of_case(conn, case_no)
+    transition = rt.item(item_code, item_version).transitions.get(action)
     return account.actor_for(transition.roles if transition else ())
 
 
 def show_case(rt: Runtime, case_no: str) -> CaseView:
     """A case with its actions and history; NotFound if there is none."""
-    return case_view(rt, load_case_row(rt, case_no))
+    row, events = load_case_and_events(rt, case_no)
+    return case_view(rt, row, events=events)
 
 
 def submitted_case(rt: Runtime, case_no: str, query_code: str) -> SubmittedCase:
     """A case just registered, with the query code to hand over once."""
     case = staff_case(rt, load_case_row(rt, case_no))
-    return SubmittedCase(**case.model_dump(), query_code=query_code)
+    return SubmittedCase(**dict(case), query_code=query_code)
 
 
 def public_case(rt: Runtime, case_no: str, query_code: str | None) -> PublicCase:
     """The applicant's view: needs the query code (None: the caller checked a look-up pass); masked;
     no staff names, no internal comments or fields."""
     try:
-        row = load_case_row(rt, case_no)
+        row, events = load_case_and_events(rt, case_no)
     except NotFound:
         raise NotFound(PUBLIC_NOT_FOUND) from None
     if query_code is not None and (
@@ -251,16 +279,7 @@ def public_case(rt: Runtime, case_no: str, query_code: str | None) -> PublicCase
         # The public gets no internal detail; staff see it on the case page and in `audit verify`.
         raise CorruptRecord("该办件的记录暂时无法显示，请联系办理窗口 (this case cannot be shown now)") \
             from None
-    timeline = [
-        entry.model_copy(update={
-            "actor": "申请人" if entry.role in APPLICANT_SIDE_ROLES else "工作人员",
-            "fields": _public_fields(item, entry),
-            "backdate_reason": None,
-            # Comments are internal, including every one written before notes were split.
-            "comment": None,
-        })
-        for entry in (timeline_entry(rt, item, ev) for ev in load_events(rt, row["id"]))
-    ]
+    timeline = [timeline_entry(rt, item, ev, public=True) for ev in events]
     return PublicCase(**summary, timeline=timeline)
 
 
@@ -269,16 +288,15 @@ _PUBLIC_SYSTEM_FIELDS: dict[str, tuple[str, ...] | None] = {"rated": ("level", "
                                                              "due_date_recomputed": None}
 
 
-def _public_fields(item: ItemVersion, entry: TimelineEntry) -> dict[str, str]:
+def _public_fields(item: ItemVersion, action: str, fields: dict[str, str]) -> dict[str, str]:
     """Only what a step declares for its form: the submission's free text may name third parties
     (a complaint's respondent, a neighbour's phone) and warnings are internal."""
-    fields = entry.fields
-    transition = item.transitions.get(entry.action)
+    transition = item.transitions.get(action)
     if transition is not None:
         declared = {f.name for f in transition.fields if not f.internal}
         return {k: v for k, v in fields.items() if k in declared}
-    if entry.action in _PUBLIC_SYSTEM_FIELDS:
-        allowed = _PUBLIC_SYSTEM_FIELDS[entry.action]
+    if action in _PUBLIC_SYSTEM_FIELDS:
+        allowed = _PUBLIC_SYSTEM_FIELDS[action]
         return dict(fields) if allowed is None else {k: v for k, v in fields.items() if k in allowed}
     return {}
 

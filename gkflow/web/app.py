@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -10,14 +12,14 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gkflow.delivery.config import load_channels_config
 from gkflow.domain.errors import GkflowError
 from gkflow.publication.config import site_dir
 from gkflow.runtime import Runtime
-from gkflow.services.health import database_answers
+from gkflow.services.health import health
+from gkflow.services.read_models import HealthReport
 from gkflow.web import (
     admin_pages,
     api,
@@ -46,10 +48,7 @@ from gkflow.web.log_filters import install_log_filters
 from gkflow.web.templating import make_environment, render
 
 _HTTP_CODES = {401: "forbidden", 403: "forbidden", 404: "not_found", 409: "conflict", 429: "rate_limited"}
-
-
-class Health(BaseModel):
-    ok: bool
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
 def _wants_json(request: Request) -> bool:
@@ -126,18 +125,22 @@ async def _login_required(_request: Request, exc: Exception) -> Response:
     return RedirectResponse(f"/staff/login?next={quote(exc.next_url, safe='')}", status_code=303)
 
 
-def healthz(rt: RuntimeDep) -> Health:
-    """The database answers."""
-    return Health(ok=database_answers(rt))
+def healthz(rt: RuntimeDep, request: Request) -> Response:
+    """Database, scheduler leader and outbox lag; 503 when the database does not answer."""
+    election = request.app.state.election
+    report = health(rt, embedded_scheduler=election is not None,
+                    leads=bool(election is not None and election.leads))
+    return JSONResponse(report.model_dump(mode="json"), status_code=200 if report.ok else 503)
 
 
-def create_app(rt: Runtime) -> FastAPI:
+def create_app(rt: Runtime, *, lifespan: Lifespan | None = None) -> FastAPI:
     """The web app over ``rt``; configuration read once here, not per request."""
     app = FastAPI(title="gkflow", version="0.1.0", description="最多跑一次 case engine: JSON API",
-                  dependencies=[Depends(guard_request)],
+                  dependencies=[Depends(guard_request)], lifespan=lifespan,
                   docs_url=None, redoc_url=None)  # /docs is served offline by api_docs
     app.add_middleware(SecurityHeaders)
     app.state.rt = rt
+    app.state.election = None  # gkflow.web.server sets the process's scheduler election
     app.state.templates = make_environment(rt)
     app.state.channels_config = load_channels_config(rt.settings)
     app.state.site_root = site_dir(rt.settings)
@@ -148,7 +151,8 @@ def create_app(rt: Runtime) -> FastAPI:
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(Exception, _server_error)
 
-    app.add_api_route("/healthz", healthz, methods=["GET"], response_model=Health)
+    app.add_api_route("/healthz", healthz, methods=["GET"], response_model=HealthReport,
+                      responses={503: {"model": HealthReport, "description": "the database does not answer"}})
     app.add_middleware(BodyLimit)
     install_log_filters()
     # recover_pages before public_pages: /status/recover is not a case number; the site's /gk/

@@ -40,7 +40,13 @@ def get_runtime(request: Request) -> Runtime:
     return rt
 
 
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+async def _runtime(request: Request) -> Runtime:
+    return get_runtime(request)
+
+
+# Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency in its thread
+# pool, one hand-off (and GIL round) per request for nothing (bench `sustained.postgres`).
+RuntimeDep = Annotated[Runtime, Depends(_runtime)]
 
 
 async def read_form(request: Request) -> dict[str, str]:
@@ -115,7 +121,11 @@ def _within(address: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6
     return any(ip in network for network in networks)
 
 
-ClientKey = Annotated[str, Depends(client_key)]
+async def _client_key(request: Request) -> str:
+    return client_key(request)
+
+
+ClientKey = Annotated[str, Depends(_client_key)]
 
 
 def check_csrf(request: Request, form: dict[str, str], session: Session | None) -> None:
@@ -186,7 +196,17 @@ def query_code_header(request: Request) -> str:
     return (request.headers.get("x-query-code") or request.query_params.get("code") or "").strip()[:64]
 
 
-ApiAccount = Annotated[Account, Depends(api_account)]
-OptionalApiAccount = Annotated[Account | None, Depends(optional_api_account)]
+async def _api_account(request: Request) -> Account:
+    # One indexed read (the token and its account), run on the event loop like the status look-ups:
+    # a thread-pool hand-off costs more than the read.
+    return api_account(request)
+
+
+async def _optional_api_account(request: Request) -> Account | None:
+    return optional_api_account(request)
+
+
+ApiAccount = Annotated[Account, Depends(_api_account)]
+OptionalApiAccount = Annotated[Account | None, Depends(_optional_api_account)]
 QueryCode = Annotated[str, Depends(query_code_header)]
 ApiAdmin = Annotated[Account, Depends(api_admin)]

@@ -16,7 +16,7 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import select, update
 from werkzeug import Request, Response
 
-from gkflow.delivery import outbox
+from gkflow.delivery import outbox, outbox_admin
 from gkflow.delivery.config import ChannelsConfig, RateLimit, load_channels_config
 from gkflow.delivery.dispatcher import Dispatcher, drain
 from gkflow.domain.cases import Actor
@@ -175,7 +175,7 @@ def test_temporary_failures_past_the_horizon_are_dead_lettered_with_the_last_err
     assert (rt.now() - row["created_at"]).total_seconds() <= 120
     # An administrator retries it two days later: it gets a fresh horizon, not a single attempt.
     rt.clock.advance(timedelta(days=2))
-    assert outbox.retry_dead(rt, row["id"])
+    assert outbox_admin.retry_dead(rt, row["id"])
     drain(rt, worker="w", channels_config=config)
     [row] = rows(rt)
     assert row["status"] == "temporary-failure" and row["attempts"] == 1
