@@ -50,6 +50,12 @@ def _sqlite_value(value: Any) -> Any:
     return value if store is None else store(value)
 
 
+# The column names of each statement's answer: the hot statements name their columns, so the names
+# follow from the text. psycopg builds a Column object per column on every `description` (~60 µs
+# of a transition's lock read on PostgreSQL).
+_column_names: dict[str, tuple[str, ...]] = {}
+
+
 class FastSQL:
     """Named-parameter SQL (``:name``) on the connection's own DBAPI cursor."""
 
@@ -111,7 +117,9 @@ class FastSQL:
         row = self.cursor.fetchone()
         if row is None:
             return None
-        names = [d[0] for d in self.cursor.description]
+        names = _column_names.get(sql)
+        if names is None or len(names) != len(row):
+            names = _column_names[sql] = tuple(d[0] for d in self.cursor.description)
         return dict(zip(names, row, strict=True))
 
     def close(self) -> None:
