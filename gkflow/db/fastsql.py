@@ -21,6 +21,8 @@ from sqlalchemy import Connection, Dialect, Engine, Table
 from sqlalchemy import types as sqltypes
 from sqlalchemy.exc import DBAPIError
 
+from gkflow.db.engine import enter_gate, leave_gate, sqlite_gate
+
 _NAMED = re.compile(r"(?<!:):([A-Za-z_][A-Za-z0-9_]*)")
 
 
@@ -143,6 +145,7 @@ def write_transaction(engine: Engine) -> Iterator[FastSQL]:
     db = FastSQL.on_dbapi(dbapi, engine.dialect)
     try:
         if db.sqlite:
+            enter_gate(sqlite_gate(engine), dbapi)
             db.execute("BEGIN IMMEDIATE", {})
         try:
             yield db
@@ -154,6 +157,8 @@ def write_transaction(engine: Engine) -> Iterator[FastSQL]:
         except db._dbapi_error as exc:
             raise db._wrapped("COMMIT", {}, exc) from exc
     finally:
+        if db.sqlite:
+            leave_gate(dbapi)
         db.close()
         pooled.close()  # back to the pool
 
