@@ -96,10 +96,8 @@ def check_uploads(uploads: Sequence[Upload], declared: Sequence[str], *, already
         raise InvalidInput("请选择要上传的文件", fields=["file"])
     if len(uploads) > MAX_FILES_PER_REQUEST:
         raise TooLarge(f"一次最多上传{MAX_FILES_PER_REQUEST}个文件", fields=["file"])
-    if already_files + len(uploads) > MAX_FILES_PER_CASE:
-        raise TooLarge(f"每件办件最多{MAX_FILES_PER_CASE}个文件", fields=["file"])
+    check_room(already_bytes, already_files, [u.data for u in uploads])
     checked = []
-    total = already_bytes
     for upload in uploads:
         name = _clean_filename(upload.filename)
         if upload.material not in declared:
@@ -108,9 +106,6 @@ def check_uploads(uploads: Sequence[Upload], declared: Sequence[str], *, already
             raise InvalidInput(f"文件“{name}”是空的", fields=["file"])
         if len(upload.data) > MAX_FILE_BYTES:
             raise TooLarge(f"文件“{name}”超过{MAX_FILE_BYTES // 1024 // 1024}MB", fields=["file"])
-        total += len(upload.data)
-        if total > MAX_CASE_BYTES:
-            raise TooLarge(f"本件材料合计超过{MAX_CASE_BYTES // 1024 // 1024}MB", fields=["file"])
         media_type = sniff(upload.data)
         if media_type is None:
             raise InvalidInput(f"文件“{name}”不是{ACCEPTED_WORDS}格式（按文件内容识别，与扩展名无关）",
@@ -121,6 +116,14 @@ def check_uploads(uploads: Sequence[Upload], declared: Sequence[str], *, already
                                "请确认后重新选择", fields=["file"])
         checked.append((Upload(upload.material, name, upload.data), media_type))
     return checked
+
+
+def check_room(already_bytes: int, already_files: int, files: Sequence[bytes]) -> None:
+    """TooLarge if ``files`` do not fit beside what the case holds already."""
+    if already_files + len(files) > MAX_FILES_PER_CASE:
+        raise TooLarge(f"每件办件最多{MAX_FILES_PER_CASE}个文件", fields=["file"])
+    if already_bytes + sum(len(data) for data in files) > MAX_CASE_BYTES:
+        raise TooLarge(f"本件材料合计超过{MAX_CASE_BYTES // 1024 // 1024}MB", fields=["file"])
 
 
 def put_files(rt: Runtime, checked: Sequence[tuple[Upload, str]]) -> tuple[list[StoredFile], list[str]]:
@@ -191,6 +194,9 @@ def add_materials(rt: Runtime, case_no: str, uploads: Sequence[Upload], *, actor
     try:
         with write_connection(rt.engine) as conn, conn.begin():
             current = case_rows.case_row(conn, case_no)
+            # Again inside the write: concurrent uploads each passed the check above. SQLite runs
+            # one writer at a time; on PostgreSQL the loser of two fails on the case's version.
+            check_room(*case_usage(conn, current["id"]), [u.data for u, _ in checked])
             record_in(conn, rt, current, stored, actor, rt.now())
     except BaseException:
         discard_unreferenced(rt, created)
