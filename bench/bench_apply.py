@@ -10,21 +10,18 @@ import http.client
 import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 
 from bench.common import figure
+from bench.uvicorn import serve
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIENTS = 4
@@ -68,56 +65,6 @@ def gkflow_app():  # type: ignore[no-untyped-def]
     from gkflow.web.app import create_app
 
     return create_app(runtime_from_env())
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def serve(factory: str, env: dict[str, str]) -> Iterator[int]:
-    """uvicorn in its own process (one worker), so the clients do not share its GIL."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            f"bench.bench_apply:{factory}",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    err = process.stderr.read().decode() if process.stderr else ""
-                    raise RuntimeError(f"uvicorn ({factory}) did not start: {err[-2000:]}") from None
-                time.sleep(0.1)
-        yield port
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def _multipart(files: tuple[bytes, bytes]) -> tuple[bytes, str]:
@@ -233,10 +180,10 @@ def run(*, tiny: bool = False, args: Sequence[str] = ()) -> list[dict[str, objec
             "GKFLOW_CONFIG_DIR": str(settings.config_dir),
             "GKFLOW_VAR_DIR": str(settings.var_dir),
         }
-        with serve("gkflow_app", env) as port:
+        with serve("bench.bench_apply:gkflow_app", env) as port:
             load(port, token, files, warmup_s)
             measured = load(port, token, files, duration_s)
-        with serve("bare_app", {}) as port:
+        with serve("bench.bench_apply:bare_app", {}) as port:
             load(port, token, files, warmup_s)
             bare = load(port, token, files, duration_s)
         stored = sum(1 for p in (settings.var_dir / "materials").rglob("*") if p.is_file())

@@ -40,6 +40,7 @@ from bench.common import ROOT, figure, postgres_available, postgres_runtime
 from bench.cpu import CpuMeter, with_descendants
 from bench.gateway import gateway_process, received
 from bench.sustained_clients import ceiling_client, lifecycle_client
+from bench.uvicorn import free_port
 from gkflow.delivery.outbox import outbox_t
 from gkflow.runtime import Runtime
 from gkflow.services.accounts import save_user
@@ -72,15 +73,6 @@ def run(*, tiny: bool = False, args: Sequence[str] = ()) -> list[dict[str, objec
     if not postgres_available():
         return [{"figure": "sustained.postgres", "skipped": "no PostgreSQL reachable"}]
     return [measure(workers, opts) for workers in opts.workers]
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @contextmanager
@@ -211,7 +203,7 @@ def measure(workers: int, opts: argparse.Namespace) -> dict[str, object]:
                "GKFLOW_VAR_DIR": str(rt.settings.var_dir), "GKFLOW_CHANNELS_FILE": str(channels),
                "PREFECT_HOME": str(work / "prefect")}
         gk = [sys.executable, "-m", "gkflow"]
-        port = _free_port()
+        port = free_port()
         web = [*gk, "serve", "--workers", str(workers), "--no-scheduler", "--port", str(port)]
         dispatchers = [[*gk, "outbox", "dispatch", "--worker", f"bench-d{i}"]
                        for i in range(opts.dispatchers)]
@@ -225,7 +217,7 @@ def measure(workers: int, opts: argparse.Namespace) -> dict[str, object]:
         # The ceiling: the same clients and workers, a bare endpoint, the same transaction per request.
         cases = [[submit_case(rt, "bench-loop", Applicant("基准", "13900000000")).case_no for _ in range(20)]
                  for _ in range(opts.clients)]
-        port = _free_port()
+        port = free_port()
         bare = [sys.executable, "-m", "uvicorn", "bench.sustained_ceiling:app", "--factory", "--workers",
                 str(workers), "--port", str(port), "--log-level", "info"]
         url = rt.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)

@@ -8,17 +8,14 @@ import http.client
 import os
 import queue
 import random
-import socket
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 
 from bench.common import figure, no_options, sqlite_runtime
 from bench.seed import QUERY_CODE, case_no, seed_sqlite
+from bench.uvicorn import serve
 
 N_CASES = int(os.environ.get("GKFLOW_BENCH_CASES", "1000000"))
 RATE = 200  # requests per second
@@ -49,56 +46,6 @@ def gkflow_app():  # type: ignore[no-untyped-def]
     from gkflow.web.app import create_app
 
     return create_app(runtime_from_env())
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def serve(factory: str, env: dict[str, str]) -> Iterator[int]:
-    """uvicorn in its own process (one worker), so the load generator does not share its GIL."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            f"bench.bench_web:{factory}",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    err = process.stderr.read().decode() if process.stderr else ""
-                    raise RuntimeError(f"uvicorn ({factory}) did not start: {err[-2000:]}") from None
-                time.sleep(0.1)
-        yield port
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def load(port: int, paths: list[str], *, rate: float, duration_s: float) -> dict[str, object]:
@@ -173,10 +120,10 @@ def run(*, tiny: bool = False, args: Sequence[str] = ()) -> list[dict[str, objec
             f"/api/cases/{no}" if i % 2 == 0 else f"/status/{no}"
             for i, no in enumerate(picks)
         ]
-        with serve("gkflow_app", env) as port:
+        with serve("bench.bench_web:gkflow_app", env) as port:
             load(port, paths[: int(rate * warmup_s)], rate=rate, duration_s=warmup_s)
             measured = load(port, paths[int(rate * warmup_s) :], rate=rate, duration_s=duration_s)
-        with serve("bare_app", {}) as port:
+        with serve("bench.bench_web:bare_app", {}) as port:
             load(port, ["/const"], rate=rate, duration_s=warmup_s)
             bare = load(port, ["/const"], rate=rate, duration_s=duration_s)
     samples = measured["samples"]  # type: ignore[index]
