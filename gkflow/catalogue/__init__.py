@@ -11,7 +11,6 @@ from typing import Any
 from gkflow.catalogue.files import (
     LoadedVersion,
     definition_hash,
-    item_files,
     load_catalogue_files,
     load_item_file,
     raw_versions,
@@ -29,7 +28,6 @@ __all__ = [
     "build_item_version",
     "catalogue_from",
     "definition_hash",
-    "item_files",
     "item_from_definition",
     "load_catalogue_files",
     "load_item_file",

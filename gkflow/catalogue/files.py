@@ -12,6 +12,7 @@ from typing import Any
 
 from gkflow.catalogue.validate import build_item_version
 from gkflow.catalogue.values import ITEM_KEYS, VERSION_KEYS, check_keys
+from gkflow.config.files import display_path, yaml_files
 from gkflow.config.yaml_lines import (
     LineDict,
     Problems,
@@ -131,25 +132,18 @@ def load_item_file(path: Path, label: str | None = None) -> tuple[list[LoadedVer
     return loaded, problems.items
 
 
-def item_files(path: Path) -> list[Path]:
-    """``path`` itself if it is a file, else the *.yaml and *.yml files directly in it, sorted."""
-    if path.is_file():
-        return [path]
-    return sorted(p for p in path.glob("*.y*ml") if p.suffix in (".yaml", ".yml"))
-
-
 def load_catalogue_files(
     path: Path, root: Path | None = None
 ) -> tuple[list[LoadedVersion], list[str]]:
     """Load and validate every item file below ``path``; problems are ``file:line: message``."""
     loaded: list[LoadedVersion] = []
     problems: list[str] = []
-    files = item_files(path)
+    files = yaml_files(path)
     if not files:
         problems.append(f"{path}:0: no item files (*.yaml) found")
     codes: dict[str, str] = {}
     for file in files:
-        label = _display_path(file, root)
+        label = display_path(file, root)
         versions, file_problems = load_item_file(file, label)
         problems.extend(file_problems)
         for v in versions:
@@ -158,11 +152,3 @@ def load_catalogue_files(
                 problems.append(f"{label}:1: item code '{v.item.code}' is also defined in {owner}")
         loaded.extend(versions)
     return loaded, problems
-
-
-def _display_path(file: Path, root: Path | None) -> str:
-    """``file`` relative to ``root`` (default: the working directory) when it lies below it."""
-    try:
-        return str(file.resolve().relative_to((root or Path.cwd()).resolve()))
-    except ValueError:
-        return str(file)

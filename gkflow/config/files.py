@@ -36,3 +36,18 @@ def read_mapping(path: Path | str, *, required_for: str | None = None) -> dict[s
     if not isinstance(data, dict):
         raise InvalidConfig(f"{path}:1: expected a mapping at the top, got {type(data).__name__}")
     return data
+
+
+def yaml_files(path: Path) -> list[Path]:
+    """``path`` itself if it is a file, else the *.yaml and *.yml files directly in it, sorted."""
+    if path.is_file():
+        return [path]
+    return sorted(p for p in path.glob("*.y*ml") if p.suffix in (".yaml", ".yml"))
+
+
+def display_path(file: Path, root: Path | None) -> str:
+    """``file`` relative to ``root`` (default: the working directory) when it lies below it."""
+    try:
+        return str(file.resolve().relative_to((root or Path.cwd()).resolve()))
+    except ValueError:
+        return str(file)

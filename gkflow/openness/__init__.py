@@ -9,10 +9,10 @@ from datetime import date
 
 from gkflow.domain.errors import NotFound
 from gkflow.domain.openness import Area, Entry
-from gkflow.openness.files import directory_files, load_directory_files
+from gkflow.openness.files import load_directory_files
 from gkflow.openness.validate import References
 
-__all__ = ["Directory", "References", "directory_files", "directory_from", "load_directory_files"]
+__all__ = ["Directory", "References", "directory_from", "load_directory_files"]
 
 
 @dataclass

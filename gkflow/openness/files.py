@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from gkflow.catalogue.values import check_keys
+from gkflow.config.files import display_path, yaml_files
 from gkflow.config.yaml_lines import (
     LineDict,
     Problems,
@@ -98,13 +99,6 @@ def load_directory_file(
     return area, entries, problems.items
 
 
-def directory_files(path: Path) -> list[Path]:
-    """``path`` itself if it is a file, else the *.yaml files directly in it, sorted."""
-    if path.is_file():
-        return [path]
-    return sorted(p for p in path.glob("*.y*ml") if p.suffix in (".yaml", ".yml"))
-
-
 def load_directory_files(
     path: Path, refs: References, root: Path | None = None
 ) -> tuple[list[Area], list[Entry], list[str]]:
@@ -112,12 +106,12 @@ def load_directory_files(
     areas: list[Area] = []
     entries: list[Entry] = []
     problems: list[str] = []
-    files = directory_files(path)
+    files = yaml_files(path)
     if not files:
         problems.append(f"{path}:0: no directory files (*.yaml) found")
     owners: dict[str, str] = {}
     for file in files:
-        label = _display_path(file, root)
+        label = display_path(file, root)
         area, found, file_problems = load_directory_file(file, label, refs)
         problems.extend(file_problems)
         if area is not None:
@@ -128,10 +122,3 @@ def load_directory_files(
                 problems.append(f"{label}:1: entry code '{entry.code}' is also defined in {owner}")
         entries.extend(e for e in found if owners[e.code] == label)
     return areas, entries, problems
-
-
-def _display_path(file: Path, root: Path | None) -> str:
-    try:
-        return str(file.resolve().relative_to((root or Path.cwd()).resolve()))
-    except ValueError:
-        return str(file)
