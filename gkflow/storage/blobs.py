@@ -32,16 +32,17 @@ class BlobStore(Protocol):
 
 
 class FileBlobStore:
-    """Blobs as files ``<root>/ab/cdef…`` (the first two hex digits as a folder)."""
+    """Blobs as files ``<root>/ab/cdef…`` (the first two hex digits as a folder) or ``<root>/abcdef…``."""
 
-    def __init__(self, root: Path, *, fsync: bool = False) -> None:
+    def __init__(self, root: Path, *, fsync: bool = False, fan_out: bool = True) -> None:
         self.root = root
         self.fsync = fsync
+        self.fan_out = fan_out  # False: ``<root>/<sha256>``, one flat folder
 
     def _path(self, sha256: str) -> Path:
         if not _HEX64.fullmatch(sha256):
             raise ValueError("not a SHA-256 hex digest")
-        return self.root / sha256[:2] / sha256[2:]
+        return self.root / sha256[:2] / sha256[2:] if self.fan_out else self.root / sha256
 
     def put(self, data: bytes) -> tuple[str, bool]:
         digest = hashlib.sha256(data).hexdigest()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
@@ -110,6 +111,15 @@ def test_an_administrator_records_a_quarter_with_its_evidence_and_staff_can_open
         files={"evidence_file": ("x.exe", b"MZ\x90\x00", "application/octet-stream")},
     )
     assert bad.status_code == 422 and "PDF" in bad.text
+    not_ofd = io.BytesIO()  # a zip (a .docx, a .jar …) is not an OFD unless it holds OFD.xml
+    with zipfile.ZipFile(not_ofd, "w") as archive:
+        archive.writestr("word/document.xml", "<w:document/>")
+    bad = client.post(
+        "/staff/openness/record",
+        data={**form, "subject": "2026-Q4"},
+        files={"evidence_file": ("纪要.ofd", not_ofd.getvalue(), "application/ofd")},
+    )
+    assert bad.status_code == 422 and "OFD" in bad.text
     entry = client.get("/gk/directory/entries/sampling-results")
     assert "2027-04-20" in entry.text and "逾期未公开" in entry.text  # Q1 on time, Q4 still open and late
 
