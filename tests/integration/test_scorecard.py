@@ -17,8 +17,8 @@ from gkflow.services.cases import Applicant, fire, submit_case
 from gkflow.services.licence_publicity import consume_licence_decisions
 from gkflow.services.ratings import close_rectification, rate_case, rectifications
 from gkflow.services.scorecard import compute_scorecard
-from gkflow.services.scorecard_config import load_scorecard_config
-from gkflow.services.scorecard_entries import record_entry
+from gkflow.services.scorecard_config import ScorecardConfig, load_scorecard_config
+from gkflow.services.scorecard_entries import ManualEntry, record_entry
 
 GOV = "格尔木市人民政府办公室"
 SAFETY = "格尔木市应急管理局"
@@ -27,6 +27,11 @@ SAFETY_CLERK, SAFETY_HEAD = Actor("ma", "window_clerk", SAFETY), Actor("wang", "
 
 
 DISCLOSED = "予以公开（提供信息或告知获取的方式、途径和时间）"  # a typed choice since 2026-12-01
+
+
+def december_entry(rt: Runtime, config: ScorecardConfig, **entry: str) -> ManualEntry:
+    """An administrator's entry for the government office in December 2026."""
+    return record_entry(rt, config, department=GOV, period="2026-12", actor="admin", **entry)
 
 
 def at(text_: str) -> datetime:
@@ -134,64 +139,38 @@ def test_indicators_of_a_seeded_month_match_the_hand_count(rt: Runtime, clock: F
     notices = deliver_notices(rt, cases["on_time"])
     config = load_scorecard_config(rt.settings)
     clock.set(at("2027-01-05T09:00"))
-    record_entry(
+    december_entry(
         rt,
         config,
-        department=GOV,
-        period="2026-12",
         kind="manual",
         item="organisation",
         points="4",
         reason="领导小组已建立",
         evidence="格政办〔2026〕1号",
-        actor="admin",
     )
-    record_entry(
+    december_entry(
+        rt, config, kind="manual", item="rules", points="3.5", reason="制度基本健全", evidence="制度汇编"
+    )
+    december_entry(
         rt,
         config,
-        department=GOV,
-        period="2026-12",
-        kind="manual",
-        item="rules",
-        points="3.5",
-        reason="制度基本健全",
-        evidence="制度汇编",
-        actor="admin",
-    )
-    record_entry(
-        rt,
-        config,
-        department=GOV,
-        period="2026-12",
         kind="manual",
         item="organisation",
         points="5",
         reason="补充材料后复核",
         evidence="会议纪要",
-        actor="admin",
     )  # replaces the 4
     for points in ("2", "4"):
-        record_entry(
+        december_entry(
             rt,
             config,
-            department=GOV,
-            period="2026-12",
             kind="bonus",
             points=points,
             reason="省级媒体正面报道",
             evidence="https://example.org/news",
-            actor="admin",
         )
-    record_entry(
-        rt,
-        config,
-        department=GOV,
-        period="2026-12",
-        kind="deduction",
-        points="1",
-        reason="未按要求报送材料",
-        evidence="通报〔2026〕3号",
-        actor="admin",
+    december_entry(
+        rt, config, kind="deduction", points="1", reason="未按要求报送材料", evidence="通报〔2026〕3号"
     )
 
     card = compute_scorecard(rt, "2026-12", with_records=True)
@@ -283,54 +262,17 @@ def test_manual_entries_are_chained_and_a_rewritten_one_zeroes_its_department(
 ) -> None:
     config = load_scorecard_config(rt.settings)
     clock.set(at("2026-12-20T09:00"))
-    first = record_entry(
-        rt,
-        config,
-        department=GOV,
-        period="2026-12",
-        kind="manual",
-        item="platforms",
-        points="4",
-        reason="网站集约化完成",
-        evidence="验收报告",
-        actor="admin",
+    first = december_entry(
+        rt, config, kind="manual", item="platforms", points="4", reason="网站集约化完成", evidence="验收报告"
     )
-    second = record_entry(
-        rt,
-        config,
-        department=GOV,
-        period="2026-12",
-        kind="bonus",
-        points="1",
-        reason="通报表扬",
-        evidence="通报",
-        actor="admin",
-    )
+    second = december_entry(rt, config, kind="bonus", points="1", reason="通报表扬", evidence="通报")
     assert (first.seq, second.seq) == (1, 2)
     with pytest.raises(InvalidInput):
-        record_entry(
-            rt,
-            config,
-            department=GOV,
-            period="2026-12",
-            kind="manual",
-            item="platforms",
-            points="6",
-            reason="超出满分",
-            evidence="x",
-            actor="admin",
+        december_entry(
+            rt, config, kind="manual", item="platforms", points="6", reason="超出满分", evidence="x"
         )
     with pytest.raises(InvalidInput):
-        record_entry(
-            rt,
-            config,
-            department=GOV,
-            period="2026-12",
-            kind="bonus",
-            points="1",
-            reason="无佐证",
-            actor="admin",
-        )
+        december_entry(rt, config, kind="bonus", points="1", reason="无佐证")
     with rt.engine.begin() as conn:
         if rt.engine.dialect.name == "sqlite":
             with pytest.raises(Exception, match="append-only"):
