@@ -6,8 +6,10 @@ import csv
 import signal
 import socket
 import subprocess
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, datetime
 from email import message_from_bytes, policy
@@ -108,6 +110,24 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@contextmanager
+def served(app: Any, **config: Any) -> Iterator[str]:
+    """``app`` under a real uvicorn server on a free loopback port, in a thread: its base URL."""
+    import uvicorn
+
+    port = free_port()
+    config = {"log_level": "warning", **config}
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, **config))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_for(lambda: server.started, 20, "uvicorn to start")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 def wait_for(check: Callable[[], T], timeout: float, what: str, *, every: float = 0.05) -> T:

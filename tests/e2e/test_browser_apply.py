@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import os
 import re
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from gkflow.clock import FixedClock
 from gkflow.delivery.config import ChannelsConfig
@@ -25,7 +22,7 @@ from gkflow.web.app import create_app
 from notifications.channels.sandbox import read_inbox
 from tests.conftest import make_runtime
 from tests.e2e.test_browser_web import PASSWORD
-from tests.helpers import free_port
+from tests.helpers import served
 from tests.helpers_door import JPEG, PDF, PNG
 
 pytestmark = pytest.mark.browser
@@ -46,19 +43,8 @@ def door_rt(tmp_path: Path) -> Iterator[Runtime]:
 
 @pytest.fixture
 def door_server(door_rt: Runtime) -> Iterator[str]:
-    port = free_port()
-    instance = uvicorn.Server(
-        uvicorn.Config(create_app(door_rt), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not instance.started:
-        assert time.monotonic() < deadline, "uvicorn did not start within 15 s"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    instance.should_exit = True
-    thread.join(timeout=10)
+    with served(create_app(door_rt)) as base:
+        yield base
 
 
 def shot(page: Any, name: str) -> None:

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 
 from gkflow.delivery.outbox import claim, mark_failed
 from gkflow.domain.cases import Actor
 from gkflow.runtime import Runtime
 from gkflow.services.cases import Applicant, fire, submit_case
 from gkflow.web.app import create_app
-from tests.helpers import GOV, free_port
+from tests.helpers import GOV, served
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]  # Chromium and a uvicorn server
 
@@ -24,19 +21,8 @@ PASSWORD = "gkflow-demo"
 
 @pytest.fixture
 def server(sqlite_rt: Runtime) -> Iterator[str]:
-    port = free_port()
-    config = uvicorn.Config(create_app(sqlite_rt), host="127.0.0.1", port=port, log_level="warning")
-    instance = uvicorn.Server(config)
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not instance.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start within 15 s")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    instance.should_exit = True
-    thread.join(timeout=10)
+    with served(create_app(sqlite_rt)) as base:
+        yield base
 
 
 def _login(page: Any, base: str, username: str) -> None:

@@ -5,20 +5,17 @@ and a refused input. Chinese text, no internal codes beyond the page's error lin
 from __future__ import annotations
 
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from gkflow.runtime import Runtime
 from gkflow.services.cases import Applicant, submit_case
 from gkflow.services.lookup_limits import KEY_POLICY
 from gkflow.web.app import create_app
-from tests.helpers import free_port, with_settings
+from tests.helpers import served, with_settings
 
 pytestmark = pytest.mark.browser
 
@@ -31,18 +28,8 @@ SHOTS = Path(tempfile.gettempdir()) / "gkflow-screenshots" / "security"
 def server(sqlite_rt: Runtime) -> Iterator[str]:
     # The browser runs on this machine; a proxy on loopback names the (remote) client.
     app = create_app(with_settings(sqlite_rt, trusted_proxies="127.0.0.1"))
-    port = free_port()
-    instance = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                             proxy_headers=False))
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not instance.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    instance.should_exit = True
-    thread.join(timeout=10)
+    with served(app, proxy_headers=False) as base:
+        yield base
 
 
 def _page(browser: Any, size: str, remote: str | None = None) -> Any:  # noqa: F811

@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import logging
 import re
-import socket
-import threading
 import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from gkflow.web.app import create_app
 from gkflow.web.guard import DOCS_CSP, PAGE_CSP, SITE_CSP, docs_csp
+from tests.helpers import served
 
 HEADERS = ("content-security-policy", "x-content-type-options", "referrer-policy", "x-frame-options")
 
@@ -45,20 +43,8 @@ def test_every_response_carries_the_security_headers(app_client, url, csp):
 def live_server(rt) -> Iterator[str]:
     """The app under a real uvicorn server on loopback (its own log records, as `gkflow serve`)."""
     app = create_app(rt)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
-                                           log_level="info", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(app, log_config=None, log_level="info", lifespan="off") as base:
+        yield base
 
 
 def test_a_server_error_is_a_clean_page_with_the_headers_and_a_masked_log(live_server, logged, monkeypatch):
