@@ -273,10 +273,8 @@ def test_manual_entries_are_chained_and_a_rewritten_one_zeroes_its_department(
         )
     with pytest.raises(InvalidInput):
         december_entry(rt, config, kind="bonus", points="1", reason="无佐证")
-    with rt.engine.begin() as conn:
-        if rt.engine.dialect.name == "sqlite":
-            with pytest.raises(Exception, match="append-only"):
-                conn.execute(text("UPDATE scorecard_entries SET points = '5' WHERE seq = 1"))
+    with pytest.raises(Exception, match="append-only"), rt.engine.begin() as conn:
+        conn.execute(text("UPDATE scorecard_entries SET points = '5' WHERE seq = 1"))
     with rt.engine.begin() as conn:
         if rt.engine.dialect.name == "sqlite":
             conn.execute(text("DROP TRIGGER scorecard_entries_no_update"))
